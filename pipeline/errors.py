@@ -90,11 +90,12 @@ def wrap_errors(
     error: type[PipelineError], message: str, *types: type[BaseException]
 ) -> Iterator[None]:
     """Re-raise ``types`` (default: any Exception) as ``error(f"{message}: {cause}")``."""
+    catch: tuple[type[BaseException], ...] = types or (Exception,)
     try:
         yield
     except PipelineError:
         raise
-    except types or (Exception,) as exc:
+    except catch as exc:
         raise error(f"{message}: {type(exc).__name__}: {_first_line(exc)}") from exc
 
 
