@@ -77,7 +77,9 @@ class Reason:
         )
 
     def __str__(self) -> str:
-        return f"{self.name}: {self.matched!r} ~ {self.alias!r} ({self.field}, {self.similarity:.0f})"
+        return (
+            f"{self.name}: {self.matched!r} ~ {self.alias!r} ({self.field}, {self.similarity:.0f})"
+        )
 
 
 @dataclass(frozen=True)
@@ -170,3 +172,45 @@ class Delivery:
     content_type: str = "application/json"
     created_at: datetime | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FeedOutcome:
+    """How one feed's poll went: a value, so one broken feed never stops the others."""
+
+    url: str
+    status: Literal["ok", "not_modified", "failed"]
+    new_items: int = 0
+    new_matches: int = 0
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class PollReport:
+    outcomes: tuple[FeedOutcome, ...] = ()
+
+    def count(self, status: str) -> int:
+        return sum(1 for outcome in self.outcomes if outcome.status == status)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "feeds": len(self.outcomes),
+            "ok": self.count("ok"),
+            "not_modified": self.count("not_modified"),
+            "failed": self.count("failed"),
+            "new_items": sum(o.new_items for o in self.outcomes),
+            "new_matches": sum(o.new_matches for o in self.outcomes),
+            "errors": [
+                {"feed": o.url, "error": o.error} for o in self.outcomes if o.status == "failed"
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class ChannelOutcome:
+    """How one channel's delivery went."""
+
+    channel: str
+    batches_sent: int = 0
+    matches_sent: int = 0
+    errors: tuple[str, ...] = ()
