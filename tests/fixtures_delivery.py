@@ -1,0 +1,295 @@
+"""Delivery fixtures: a real SMTP server, a real webhook receiver, a sample digest.
+
+Registered by ``tests/conftest.py`` (``pytest_plugins``). Both servers bind 127.0.0.1, run
+in a thread, and stop when the test ends.
+
+    def test_x(smtp_server, webhook_receiver):
+        target = smtp_server.target()              # EmailTarget for this server
+        ...; [message] = smtp_server.messages      # email.message.EmailMessage, parsed
+        webhook_receiver.respond_with(503, 503, 200)
+        ...; [(headers, body), ...] = webhook_receiver.posts
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, NamedTuple
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from pipeline.digest import DigestContext
+from pipeline.notify.email import EmailTarget
+from pipeline.types import FeedHealth, Match, Reason
+
+# ---------------------------------------------------------------------------- SMTP
+
+
+@dataclass
+class SmtpServer:
+    """aiosmtpd on 127.0.0.1:``port``. ``messages`` are the received emails, parsed with
+    ``email.policy.default``; ``envelopes`` are (mail_from, rcpt_tos) per message.
+
+    ``stop()`` closes the port (a client then gets "connection refused") and ``start()``
+    opens it again on the same port, to simulate an SMTP server that is down, then up.
+    """
+
+    port: int
+    host: str = "127.0.0.1"
+    messages: list[EmailMessage] = field(default_factory=list)
+    envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
+    _controller: Controller | None = None
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
+        self.messages.append(message)
+        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        return "250 Message accepted for delivery"
+
+    def start(self) -> None:
+        if self._controller is None:
+            self._controller = Controller(self, hostname=self.host, port=self.port)
+            self._controller.start()
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def target(self, **changes: Any) -> EmailTarget:
+        """An ``EmailTarget`` for this server (plain SMTP, no login), with ``changes``."""
+        values: dict[str, Any] = {
+            "host": self.host,
+            "port": self.port,
+            "sender": "followup@example.org",
+            "to": ("analyst@example.org",),
+            "security": "none",
+            "username": None,
+            "password": None,
+            "timeout": 5.0,
+        }
+        return EmailTarget(**{**values, **changes})
+
+
+def free_port() -> int:
+    """A port free right now on 127.0.0.1. aiosmtpd's Controller refuses port 0
+    (aio-libs/aiosmtpd#388), so we bind one, read it and let it go."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    """A running aiosmtpd server that records what it receives; stopped at teardown."""
+    server = SmtpServer(port=free_port())
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+# ---------------------------------------------------------------------------- webhooks
+
+
+class Post(NamedTuple):
+    headers: dict[str, str]  # lower-cased names
+    body: bytes
+
+
+class WebhookReceiver:
+    """A ThreadingHTTPServer on 127.0.0.1:<free port> that records every POST as
+    ``Post(headers, body)`` in ``posts`` and answers with the programmed statuses in turn
+    (``respond_with(503, 503, 200)``), then ``default_status``. It verifies nothing: the
+    tests do, with standardwebhooks."""
+
+    def __init__(self) -> None:
+        self.posts: list[Post] = []
+        self.paths: list[str] = []
+        self.default_status = 200
+        self._statuses: list[int] = []
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.01,), daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_port}/hook"
+
+    def respond_with(self, *statuses: int) -> None:
+        with self._lock:
+            self._statuses = list(statuses)
+
+    def _next_status(self) -> int:
+        with self._lock:
+            return self._statuses.pop(0) if self._statuses else self.default_status
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                headers = {name.lower(): value for name, value in self.headers.items()}
+                with receiver._lock:
+                    receiver.posts.append(Post(headers, body))
+                    receiver.paths.append(self.path)
+                status = receiver._next_status()
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass  # keep test output clean
+
+        return Handler
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+@pytest.fixture
+def webhook_receiver() -> Iterator[WebhookReceiver]:
+    """A running loopback webhook receiver (see ``WebhookReceiver``); stopped at teardown."""
+    receiver = WebhookReceiver()
+    receiver.start()
+    try:
+        yield receiver
+    finally:
+        receiver.stop()
+
+
+# ---------------------------------------------------------------------------- sample digest
+
+NOW = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)  # 08:00 in Asia/Karachi
+
+
+def sample_match(id: int, title: str, **changes: Any) -> Match:
+    """A match with plausible defaults; ``changes`` override any field."""
+    values: dict[str, Any] = {
+        "id": id,
+        "seed": "pk-alibaba-2026",
+        "score": 0.8,
+        "kind": "direct",
+        "title": title,
+        "url": f"https://news.example.org/{id}",
+        "feed": "https://news.example.org/feed.xml",
+        "feed_name": "Example News",
+        "published": NOW - timedelta(hours=id),
+        "matched_at": NOW - timedelta(hours=id) + timedelta(minutes=5),
+        "reasons": (Reason("Alibaba Cloud", "Alibaba Cloud", alias="alibaba cloud"),),
+        "lang": "en",
+    }
+    values.update(changes)
+    return Match(**values)
+
+
+def sample_digest() -> tuple[list[Match], DigestContext]:
+    """A realistic morning digest: two seeds, a story covered by five outlets, Urdu and
+    Chinese items, a thread item, a failing feed."""
+    cloud = (
+        Reason("Alibaba Cloud", "Alibaba Cloud", alias="alibaba cloud"),
+        Reason("Karachi", "Karachi", kind="topic"),
+    )
+    matches = [
+        sample_match(
+            1,
+            "Alibaba Cloud to open data centre in Karachi",
+            source="Dawn",
+            reasons=cloud,
+            score=0.94,
+            summary="The company said the Karachi facility would serve government and fintech customers from next year.",
+        ),
+        sample_match(
+            2, "Alibaba Cloud opens Karachi data center", source="Business Recorder", reasons=cloud
+        ),
+        sample_match(
+            3, "Alibaba Cloud to open data center in Karachi", source="ProPakistani", reasons=cloud
+        ),
+        sample_match(
+            4,
+            "Alibaba Cloud to open data centre in Karachi - TechJuice",
+            source="TechJuice",
+            reasons=cloud,
+        ),
+        sample_match(
+            5,
+            "Alibaba Cloud opens data centre in Karachi",
+            source="The Express Tribune",
+            reasons=cloud,
+        ),
+        sample_match(
+            6,
+            "علی بابا کلاؤڈ کا کراچی میں ڈیٹا سینٹر کھولنے کا اعلان",
+            source="BBC Urdu",
+            lang="ur",
+            reasons=(Reason("Alibaba Cloud", "علی بابا کلاؤڈ"),),
+        ),
+        sample_match(
+            7,
+            "阿里云宣布在巴基斯坦卡拉奇开设数据中心",
+            source="Xinhua",
+            lang="zh",
+            reasons=(Reason("Alibaba Cloud", "阿里云"),),
+        ),
+        sample_match(
+            8,
+            "Daraz cuts 200 jobs as Alibaba reviews South Asia unit",
+            kind="thread",
+            score=0.61,
+            source="South China Morning Post",
+            reasons=(Reason("Daraz", "Daraz"), Reason("Alibaba Group", "Alibaba")),
+        ),
+        sample_match(
+            9,
+            "Ant Group raises stake in Telenor Microfinance Bank",
+            seed="pk-ant-2026",
+            source="Dawn",
+            reasons=(
+                Reason("Ant Group", "Ant Group"),
+                Reason("Telenor Microfinance Bank", "Telenor Microfinance Bank"),
+            ),
+        ),
+    ]
+    ctx = DigestContext(
+        period_start=NOW - timedelta(days=1),
+        period_end=NOW,
+        generated_at=NOW + timedelta(minutes=1),
+        seed_titles={
+            "pk-alibaba-2026": "Alibaba's Pakistan expansion (2026)",
+            "pk-ant-2026": "Ant Group and Pakistani fintech",
+        },
+        previous_period_count=6,
+        new_entities=frozenset({"Telenor Microfinance Bank", "Daraz"}),
+        failing_feeds=(
+            FeedHealth(
+                url="https://www.brecorder.com/feeds/latest-news",
+                name="Business Recorder",
+                last_success_at=NOW - timedelta(days=2),
+                last_error="HTTP 503 Service Unavailable",
+                consecutive_failures=9,
+                failing_since=NOW - timedelta(days=1, hours=6),
+                next_poll_at=NOW + timedelta(minutes=30),
+            ),
+        ),
+        timezone="Asia/Karachi",
+        review_url="http://127.0.0.1:8080/",
+    )
+    return matches, ctx
