@@ -294,7 +294,7 @@ def atom(items: Sequence[Mapping[str, Any]], title: str = "Test feed") -> bytes:
         if "link" in item or "url" in item:
             fields.append(f'<link href="{escape(item.get("link", item.get("url", "")))}"/>')
         if "summary" in item:
-            fields.append(_tag("summary", item["summary"]))
+            fields.append(_tag("summary", item["summary"], type="html"))
         if "content" in item:
             fields.append(_tag("content", item["content"], type="html"))
         if "published" in item:

@@ -1,0 +1,490 @@
+"""The HTTP adapter: feeds are fetched politely, within hard limits, and errors come back as values.
+
+    Fetcher.fetch(FetchRequest) -> Fetched | NotModified | FetchError
+    Fetcher.fetch_many(requests) -> async iterator of (request, result), as they complete
+
+One ``httpx.AsyncClient`` is reused for every request (connection pooling, HTTP/2 where a
+TLS server offers it). What httpx does not do for us, we do here:
+
+- a whole-request deadline (``asyncio.timeout``): httpx's read timeout is per chunk, so a
+  body trickled one byte at a time would never trip it;
+- ``Content-Encoding`` decoded from ``aiter_raw()`` with ``max_length`` bounds per layer
+  (httpx decodes stacked encodings without any bound: a 3 KB ``gzip, gzip`` body can
+  become 1 GiB in one chunk), and a body size limit enforced while streaming;
+- redirects followed by hand: bounded, http(s) only, loops detected, and, for feeds a user
+  added (``check_ssrf``), every hop's host resolved and refused when it is loopback,
+  private or link-local. (The connection resolves the name again; a DNS-rebinding server
+  could answer differently the second time. Pinning the address needs a custom transport.)
+- a global concurrency limit plus a per-origin one (scheme, host, port).
+
+Imports only ``pipeline.types``/``pipeline.errors`` (layer 2: adapters never import the core).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import ipaddress
+import socket
+import zlib
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from http.cookiejar import CookieJar, DefaultCookiePolicy
+from types import TracebackType
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from pipeline.errors import FetchError
+
+MiB = 1024 * 1024
+MAX_RETRY_AFTER = 30 * 24 * 3600.0  # a server asking for more than a month is not serious
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+PERMANENT = frozenset({301, 308})
+ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/feed+json, application/rdf+xml, "
+    "application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.5"
+)
+
+
+@dataclass(frozen=True)
+class FetchLimits:
+    max_concurrency: int = 32
+    per_origin: int = 4
+    connect_timeout: float = 10.0
+    read_timeout: float = 20.0
+    total_timeout: float = 60.0  # whole request, redirects and body included
+    max_bytes: int = 10 * MiB  # on the wire and after decompression
+    max_redirects: int = 5
+    user_agent: str = "followup/0.1 (+https://github.com/followup)"
+    allow_private: bool = True  # False: check_ssrf requests may not reach non-public addresses
+    allowed_networks: tuple[str, ...] = ()  # exceptions to that rule, e.g. ("10.1.2.0/24",)
+    http2: bool = True
+    trust_env: bool = False  # proxies from the environment would bypass the SSRF check
+
+
+@dataclass(frozen=True)
+class FetchRequest:
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+    content_hash: str | None = None  # of the last body parsed: equal means unchanged
+    check_ssrf: bool = False  # True for feeds added by users rather than the operator
+
+
+@dataclass(frozen=True)
+class Fetched:
+    url: str  # as requested
+    final_url: str
+    permanent_redirect: str | None  # where a chain of 301/308 led: the feed's new URL
+    status: int
+    body: bytes
+    content_type: str | None
+    etag: str | None
+    last_modified: str | None
+    content_hash: str  # sha256 hex of the decoded body
+    unchanged: bool  # content_hash == request.content_hash: nothing to parse
+
+
+@dataclass(frozen=True)
+class NotModified:
+    url: str
+    etag: str | None
+    last_modified: str | None
+    permanent_redirect: str | None
+
+
+FetchResult = Fetched | NotModified | FetchError
+
+
+class Fetcher:
+    """Owns one ``httpx.AsyncClient``; use as ``async with Fetcher(limits) as fetcher``."""
+
+    def __init__(self, limits: FetchLimits | None = None) -> None:
+        self.limits = limits or FetchLimits()
+        self._client: httpx.AsyncClient | None = None
+        self._global = asyncio.Semaphore(self.limits.max_concurrency)
+        self._origins: dict[tuple[str, str, int], asyncio.Semaphore] = {}
+        self._allowed = tuple(ipaddress.ip_network(net) for net in self.limits.allowed_networks)
+
+    async def __aenter__(self) -> Fetcher:
+        self._client = _make_client(self.limits)
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def fetch(self, request: FetchRequest) -> FetchResult:
+        """Fetch one feed. Never raises for the feed's faults: they come back as ``FetchError``."""
+        try:
+            return await self._follow(request)
+        except FetchError as error:
+            return error
+
+    async def fetch_many(
+        self, requests: Iterable[FetchRequest]
+    ) -> AsyncIterator[tuple[FetchRequest, FetchResult]]:
+        """Fetch all ``requests`` within the limits; yield each result as soon as it is ready."""
+
+        async def one(request: FetchRequest) -> tuple[FetchRequest, FetchResult]:
+            return request, await self.fetch(request)
+
+        tasks = [asyncio.create_task(one(request)) for request in requests]
+        try:
+            for next_done in asyncio.as_completed(tasks):
+                yield await next_done
+        finally:  # the consumer stopped early: leave nothing running
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def discover(
+        self,
+        url: str,
+        find: Callable[[bytes, str, str | None], list[str]],
+        *,
+        check_ssrf: bool = True,
+    ) -> list[str]:
+        """Feed URLs for ``url`` (``feeds add``): ``find`` is ``parsing.discover_feeds``.
+
+        The pure half is passed in because adapters may not import the core. Raises ``FetchError``.
+        """
+        result = await self.fetch(FetchRequest(url, check_ssrf=check_ssrf))
+        if isinstance(result, FetchError):
+            raise result
+        if isinstance(result, NotModified):
+            return [url]
+        return find(result.body, result.final_url, result.content_type)
+
+    # -- one request, hop by hop ----------------------------------------------------------
+
+    async def _follow(self, request: FetchRequest) -> Fetched | NotModified:
+        url, seen, permanent, still_permanent = request.url, {request.url}, None, True
+        loop = asyncio.get_running_loop()
+        deadline: float | None = None
+        for _hop in range(self.limits.max_redirects + 1):
+            origin = _origin(request, url)
+            async with self._origin_slot(origin), self._global:
+                deadline = deadline or loop.time() + self.limits.total_timeout
+                outcome = await self._hop(request, url, origin, deadline)
+            if not isinstance(outcome, _Redirect):
+                return _finish(outcome, request, url, permanent)
+            target = _redirect_target(request, url, outcome.location)
+            if target in seen:
+                raise FetchError(request.url, f"redirect loop at {target}")
+            still_permanent = still_permanent and outcome.status in PERMANENT
+            permanent = target if still_permanent else permanent
+            seen.add(target)
+            url = target
+        raise FetchError(request.url, f"more than {self.limits.max_redirects} redirects")
+
+    async def _hop(
+        self, request: FetchRequest, url: str, origin: tuple[str, str, int], deadline: float
+    ) -> _Response | _Redirect:
+        try:
+            async with asyncio.timeout_at(deadline):
+                if request.check_ssrf and not self.limits.allow_private:
+                    await self._check_public(request, origin[1], origin[2])
+                return await self._exchange(request, url)
+        except TimeoutError:
+            raise FetchError(
+                request.url, f"timed out after {self.limits.total_timeout:g}s (whole request)"
+            ) from None
+        except httpx.HTTPError as exc:
+            raise FetchError(request.url, _describe(exc, self.limits)) from None
+        except (httpx.InvalidURL, OSError) as exc:
+            raise FetchError(request.url, f"{type(exc).__name__}: {_first_line(exc)}") from None
+
+    async def _exchange(self, request: FetchRequest, url: str) -> _Response | _Redirect:
+        assert self._client is not None, "use Fetcher as an async context manager"
+        response = await self._client.send(
+            self._client.build_request("GET", url, headers=_conditional(request)), stream=True
+        )
+        try:
+            status = response.status_code
+            if status in REDIRECTS:
+                return _Redirect(status, response.headers.get("location"))
+            if status == 304:
+                return _Response(304, b"", response.headers)
+            if status >= 400:
+                raise _status_error(request.url, status, response.headers)
+            body = await _read_body(request.url, response, self.limits.max_bytes)
+            return _Response(status, body, response.headers)
+        finally:
+            await response.aclose()
+
+    def _origin_slot(self, origin: tuple[str, str, int]) -> asyncio.Semaphore:
+        slot = self._origins.get(origin)
+        if slot is None:
+            slot = self._origins[origin] = asyncio.Semaphore(self.limits.per_origin)
+        return slot
+
+    async def _check_public(self, request: FetchRequest, host: str, port: int) -> None:
+        """Refuse a host that is, or resolves to, a loopback/private/link-local address."""
+        try:
+            addresses = [ipaddress.ip_address(host.strip("[]"))]
+        except ValueError:
+            addresses = await _resolve(request.url, host, port)
+        for address in addresses:
+            if not _is_public(address) and not any(address in net for net in self._allowed):
+                raise FetchError(
+                    request.url, f"refused: {host} is a non-public address ({address})"
+                )
+
+
+@dataclass(frozen=True)
+class _Redirect:
+    status: int
+    location: str | None
+
+
+@dataclass(frozen=True)
+class _Response:
+    status: int
+    body: bytes
+    headers: httpx.Headers
+
+
+def _make_client(limits: FetchLimits) -> httpx.AsyncClient:
+    timeout = httpx.Timeout(
+        connect=limits.connect_timeout,
+        read=limits.read_timeout,
+        write=limits.read_timeout,
+        pool=limits.total_timeout,
+    )
+    pool = httpx.Limits(
+        max_connections=limits.max_concurrency, max_keepalive_connections=limits.max_concurrency
+    )
+    return httpx.AsyncClient(
+        http2=limits.http2,
+        timeout=timeout,
+        limits=pool,
+        follow_redirects=False,  # followed by hand: scheme and SSRF checks on every hop
+        trust_env=limits.trust_env,
+        cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),  # no cross-feed state
+        headers={
+            "User-Agent": limits.user_agent,
+            "Accept": ACCEPT,
+            "Accept-Encoding": "gzip, deflate",  # what _Decoder can bound
+        },
+    )
+
+
+def _origin(request: FetchRequest, url: str) -> tuple[str, str, int]:
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise FetchError(request.url, f"invalid URL {url!r}: {exc}") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise FetchError(request.url, f"refused: {scheme or 'no'} scheme in {url!r} (http(s) only)")
+    if not parts.hostname:
+        raise FetchError(request.url, f"invalid URL {url!r}: no host")
+    return scheme, parts.hostname, port or (443 if scheme == "https" else 80)
+
+
+def _redirect_target(request: FetchRequest, url: str, location: str | None) -> str:
+    if not location:
+        raise FetchError(request.url, "redirect without a Location header")
+    target = urljoin(url, location.strip())
+    scheme = urlsplit(target).scheme.lower()
+    if scheme not in ("http", "https"):
+        raise FetchError(request.url, f"refused: redirect to {scheme}: URL {target[:200]!r}")
+    return target
+
+
+def _conditional(request: FetchRequest) -> dict[str, str]:
+    headers = {}
+    if request.etag:
+        headers["If-None-Match"] = request.etag
+    if request.last_modified:
+        headers["If-Modified-Since"] = request.last_modified
+    return headers
+
+
+def _finish(
+    outcome: _Response, request: FetchRequest, final_url: str, permanent: str | None
+) -> Fetched | NotModified:
+    etag = outcome.headers.get("etag") or request.etag
+    modified = outcome.headers.get("last-modified") or request.last_modified
+    if outcome.status == 304:
+        return NotModified(request.url, etag, modified, permanent)
+    digest = hashlib.sha256(outcome.body).hexdigest()
+    return Fetched(
+        url=request.url,
+        final_url=final_url,
+        permanent_redirect=permanent,
+        status=outcome.status,
+        body=outcome.body,
+        content_type=outcome.headers.get("content-type"),
+        etag=outcome.headers.get("etag"),
+        last_modified=outcome.headers.get("last-modified"),
+        content_hash=digest,
+        unchanged=digest == request.content_hash,
+    )
+
+
+def _status_error(url: str, status: int, headers: httpx.Headers) -> FetchError:
+    retry = _retry_after(headers.get("retry-after")) if status in (429, 503) else None
+    phrase = {410: "Gone", 404: "Not Found", 429: "Too Many Requests"}.get(status, "")
+    wait = f", retry after {retry:g}s" if retry is not None else ""
+    return FetchError(
+        url, f"HTTP {status} {phrase}".rstrip() + wait, status=status, retry_after=retry
+    )
+
+
+def _retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """``Retry-After`` in seconds from now: delta-seconds or an HTTP-date; None if unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return min(float(value), MAX_RETRY_AFTER)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
+# -- the body: streamed, bounded, decoded by hand ----------------------------------------
+
+
+async def _read_body(url: str, response: httpx.Response, max_bytes: int) -> bytes:
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise FetchError(url, f"body too large: Content-Length {declared} > {max_bytes} bytes")
+    decoder = _Decoder(
+        url, response.headers.get_list("content-encoding", split_commas=True), max_bytes
+    )
+    chunks, received = [], 0
+    async for raw in response.aiter_raw():
+        received += len(raw)
+        if received > max_bytes:
+            raise FetchError(url, f"body too large: more than {max_bytes} bytes")
+        chunks.append(decoder.feed(raw))
+    chunks.append(decoder.finish())
+    return b"".join(chunks)
+
+
+class _Decoder:
+    """Undo up to two ``Content-Encoding`` layers (gzip, deflate), each bounded by ``max_bytes``."""
+
+    def __init__(self, url: str, encodings: list[str], max_bytes: int) -> None:
+        names = [
+            name.strip().lower()
+            for name in encodings
+            if name.strip().lower() not in ("", "identity")
+        ]
+        if len(names) > 2:
+            raise FetchError(url, f"refused: {len(names)} stacked Content-Encodings")
+        unknown = [name for name in names if name not in ("gzip", "x-gzip", "deflate")]
+        if unknown:
+            raise FetchError(url, f"unsupported Content-Encoding {unknown[0]!r}")
+        self.url, self.max_bytes = url, max_bytes
+        self.layers = [_Layer(name, max_bytes) for name in reversed(names)]  # last applied first
+
+    def feed(self, data: bytes) -> bytes:
+        try:
+            for layer in self.layers:
+                data = layer.feed(data)
+        except _TooLarge:
+            raise FetchError(
+                self.url, f"body too large: more than {self.max_bytes} bytes decompressed"
+            ) from None
+        except zlib.error as exc:
+            raise FetchError(self.url, f"corrupt compressed body: {exc}") from None
+        return data
+
+    def finish(self) -> bytes:
+        data = self.feed(b"") if self.layers else b""
+        if any(not layer.done for layer in self.layers):
+            raise FetchError(self.url, "truncated body: the compressed stream ends early")
+        return data
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class _Layer:
+    def __init__(self, name: str, max_bytes: int) -> None:
+        self.gzip = name != "deflate"
+        self.max_bytes, self.produced, self.started = max_bytes, 0, False
+        self.inflater = zlib.decompressobj(31 if self.gzip else 15)
+
+    @property
+    def done(self) -> bool:
+        return self.inflater.eof
+
+    def feed(self, data: bytes) -> bytes:
+        out = []
+        while data:
+            try:
+                chunk = self.inflater.decompress(data, self.max_bytes - self.produced + 1)
+            except zlib.error:
+                if self.gzip or self.started:
+                    raise
+                self.inflater = zlib.decompressobj(-15)  # raw deflate, as some servers send
+                self.started = True
+                continue
+            self.started = True
+            self.produced += len(chunk)
+            if self.produced > self.max_bytes:
+                raise _TooLarge
+            out.append(chunk)
+            data = self._rest()
+        return b"".join(out)
+
+    def _rest(self) -> bytes:
+        if not self.inflater.eof:
+            return self.inflater.unconsumed_tail
+        rest = self.inflater.unused_data
+        if self.gzip and rest[:2] == b"\x1f\x8b":  # another gzip member follows
+            self.inflater = zlib.decompressobj(31)
+            return rest
+        return b""  # trailing garbage after the stream is ignored, as browsers do
+
+
+# -- errors and addresses ----------------------------------------------------------------
+
+
+def _describe(exc: httpx.HTTPError, limits: FetchLimits) -> str:
+    if isinstance(exc, httpx.ConnectTimeout):
+        return f"connect timed out after {limits.connect_timeout:g}s"
+    if isinstance(exc, httpx.ReadTimeout):
+        return f"read timed out after {limits.read_timeout:g}s"
+    if isinstance(exc, httpx.ConnectError):
+        return f"cannot connect: {_first_line(exc)}"
+    return f"{type(exc).__name__}: {_first_line(exc)}"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or repr(exc)
+    return text.splitlines()[0][:300]
+
+
+async def _resolve(
+    url: str, host: str, port: int
+) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise FetchError(url, f"cannot resolve {host}: {_first_line(exc)}") from None
+    return [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
+
+
+def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_global and not address.is_multicast

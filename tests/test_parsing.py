@@ -1,0 +1,154 @@
+"""parse_feed on golden files, and the pure helpers around it (URLs, autodiscovery, text)."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipeline.errors import ParseError
+from pipeline.parsing import (
+    ParsedFeed,
+    canonical_url,
+    discover_feeds,
+    discover_links,
+    parse_feed,
+)
+from tests.fixtures_feeds import atom, json_feed, rss
+
+DATA = Path(__file__).parent / "data"
+CASES = sorted(p for p in DATA.iterdir() if p.is_file() and not p.name.endswith(".expected.json"))
+
+
+def as_json(parsed: ParsedFeed) -> dict[str, Any]:
+    items = [
+        {**vars(item), "published": item.published.isoformat() if item.published else None}
+        for item in parsed.items
+    ]
+    return {
+        "title": parsed.title,
+        "link": parsed.link,
+        "language": parsed.language,
+        "version": parsed.version,
+        "items": items,
+    }
+
+
+@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+def test_golden_feed_parses_to_its_expected_json(path: Path) -> None:
+    expected = json.loads(path.with_name(path.stem + ".expected.json").read_text("utf-8"))
+    parsed = parse_feed(path.read_bytes(), f"https://feeds.example/{path.name}")
+    assert as_json(parsed) == expected
+
+
+def test_every_golden_case_has_an_expected_file() -> None:
+    assert len(CASES) >= 5
+    for path in CASES:
+        assert path.with_name(path.stem + ".expected.json").exists(), path.name
+
+
+@pytest.mark.parametrize("build", [rss, atom, json_feed], ids=["rss", "atom", "json"])
+def test_the_three_formats_give_the_same_items(build: Any) -> None:
+    source = [
+        {"guid": "a1", "title": "First", "link": "https://x.example/1", "summary": "One"},
+        {"guid": "a2", "title": "Second", "link": "https://x.example/2", "summary": "Two"},
+    ]
+    parsed = parse_feed(build(source, title="Wire"), "https://x.example/feed")
+    assert [(i.id, i.title, i.url, i.summary, i.source) for i in parsed.items] == [
+        ("a1", "First", "https://x.example/1", "One", "Wire"),
+        ("a2", "Second", "https://x.example/2", "Two", "Wire"),
+    ]
+
+
+def test_an_item_without_guid_gets_the_same_hash_id_every_time() -> None:
+    body = rss([{"title": "No id", "link": "https://x.example/n"}])
+    first = parse_feed(body, "https://x.example/feed").items[0].id
+    again = parse_feed(body.replace(b"Test feed", b"Renamed"), "https://x.example/feed").items[0].id
+    assert first == again and first.startswith("sha256:")
+
+
+def test_an_overlong_guid_is_replaced_by_its_hash() -> None:
+    parsed = parse_feed(rss([{"guid": "g" * 5000, "title": "t"}]), "https://x.example/feed")
+    assert parsed.items[0].id.startswith("sha256:") and len(parsed.items[0].id) < 64
+
+
+def test_max_items_keeps_the_first_entries() -> None:
+    body = rss([{"guid": str(n), "title": f"t{n}"} for n in range(50)])
+    parsed = parse_feed(body, "https://x.example/feed", max_items=3)
+    assert [item.id for item in parsed.items] == ["0", "1", "2"]
+
+
+def test_html_becomes_text_without_scripts_handlers_or_styles() -> None:
+    summary = (
+        '<p onmouseover="evil()">Hello<br>world</p><script>steal()</script>'
+        "<style>p{}</style><img src=x onerror=alert(1)>&amp; more"
+    )
+    item = parse_feed(rss([{"guid": "1", "title": "t", "summary": summary}]), "https://x/f").items[
+        0
+    ]
+    assert item.summary == "Hello\nworld\n& more"
+
+
+def test_an_unclosed_script_drops_the_rest_of_the_field() -> None:
+    item = parse_feed(rss([{"guid": "1", "title": "t", "summary": "ok <script>x"}]), "https://x/f")
+    assert item.items[0].summary == "ok"
+
+
+def test_a_run_of_unclosed_angle_brackets_is_handled_in_linear_time() -> None:
+    body = rss([{"guid": "1", "title": "t", "summary": "<" * 200_000}])
+    item = parse_feed(body, "https://x/f", max_field_chars=100_000).items[0]
+    assert set(item.summary) <= {"<"}
+
+
+def test_a_parse_error_names_the_feed_and_crosses_a_process_pool() -> None:
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=context) as pool:
+        good = pool.submit(parse_feed, rss([{"guid": "1", "title": "t"}]), "https://x/ok").result()
+        bad = pool.submit(parse_feed, b"<html><body>no</body></html>", "https://x/bad")
+        with pytest.raises(ParseError, match=r"^feed https://x/bad: not a feed"):
+            bad.result()
+    assert good.items[0].title == "t"
+
+
+CANONICAL = {
+    "lowercase scheme and host": ("HTTPS://News.Example.COM/Path", "https://news.example.com/Path"),
+    "default port dropped": ("http://example.com:80/a", "http://example.com/a"),
+    "other port kept": ("https://example.com:8443/a", "https://example.com:8443/a"),
+    "fragment dropped": ("https://example.com/a#top", "https://example.com/a"),
+    "tracking dropped": (
+        "https://example.com/a?utm_source=x&id=7&fbclid=y&gclid=z&UTM_medium=m",
+        "https://example.com/a?id=7",
+    ),
+    "empty path": ("https://example.com", "https://example.com/"),
+    "ipv6": ("http://[::1]:80/x", "http://[::1]/x"),
+}
+
+
+@pytest.mark.parametrize("raw, expected", CANONICAL.values(), ids=CANONICAL.keys())
+def test_canonical_url(raw: str, expected: str) -> None:
+    assert canonical_url(raw) == expected
+
+
+def test_discover_links_finds_alternate_feeds_in_page_order() -> None:
+    page = b"""<html><head>
+      <link rel="stylesheet" href="/s.css">
+      <link rel="alternate" type="application/atom+xml" href="/atom.xml">
+      <link rel="Alternate" type="application/rss+xml; charset=utf-8" href="https://cdn.example/rss">
+      <link rel="alternate" type="application/feed+json" href="feed.json">
+      <link rel="alternate" type="text/html" href="/other-language">
+      <link rel="alternate" type="application/rss+xml" href="javascript:alert(1)">
+    </head></html>"""
+    assert discover_links(page, "https://site.example/news/") == [
+        "https://site.example/atom.xml",
+        "https://cdn.example/rss",
+        "https://site.example/news/feed.json",
+    ]
+
+
+def test_discover_feeds_returns_the_url_itself_when_it_is_a_feed() -> None:
+    assert discover_feeds(atom([{"id": "1", "title": "t"}]), "https://x/atom") == ["https://x/atom"]
+    assert discover_feeds(b"<html><body>nothing</body></html>", "https://x/") == []
