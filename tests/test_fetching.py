@@ -1,0 +1,219 @@
+"""The HTTP adapter against a real loopback server: conditional GET, redirects, limits."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import threading
+import zlib
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+
+import pytest
+
+from pipeline.errors import FetchError
+from pipeline.fetching import (
+    Fetched,
+    Fetcher,
+    FetchLimits,
+    FetchRequest,
+    FetchResult,
+    NotModified,
+    _retry_after,
+)
+from pipeline.parsing import discover_feeds
+from tests.fixtures_feeds import FeedServer, redirect, rss
+
+BODY = rss([{"guid": "1", "title": "One"}])
+
+
+def fetch(request: FetchRequest | str, **limits: Any) -> FetchResult:
+    request = FetchRequest(request) if isinstance(request, str) else request
+
+    async def run() -> FetchResult:
+        async with Fetcher(FetchLimits(**limits)) as fetcher:
+            return await fetcher.fetch(request)
+
+    return asyncio.run(run())
+
+
+def fetch_all(requests: Sequence[FetchRequest], **limits: Any) -> dict[str, FetchResult]:
+    async def run() -> dict[str, FetchResult]:
+        async with Fetcher(FetchLimits(**limits)) as fetcher:
+            return {req.url: result async for req, result in fetcher.fetch_many(requests)}
+
+    return asyncio.run(run())
+
+
+def test_a_feed_is_fetched_with_its_validators_and_a_content_hash(feed_server: FeedServer) -> None:
+    url = feed_server.add(
+        "/f.xml", BODY, etag='"v1"', last_modified="Mon, 02 Mar 2026 10:00:00 GMT"
+    )
+    result = fetch(url)
+    assert isinstance(result, Fetched)
+    assert (result.status, result.body, result.final_url) == (200, BODY, url)
+    assert result.etag == '"v1"' and result.last_modified == "Mon, 02 Mar 2026 10:00:00 GMT"
+    assert result.content_type == "application/rss+xml; charset=utf-8"
+    assert len(result.content_hash) == 64 and not result.unchanged
+    assert result.permanent_redirect is None
+
+
+def test_validators_are_sent_back_and_a_304_is_not_modified(feed_server: FeedServer) -> None:
+    url = feed_server.add(
+        "/f.xml", BODY, etag='"v1"', last_modified="Mon, 02 Mar 2026 10:00:00 GMT"
+    )
+    result = fetch(FetchRequest(url, etag='"v1"', last_modified="Mon, 02 Mar 2026 10:00:00 GMT"))
+    assert result == NotModified(url, '"v1"', "Mon, 02 Mar 2026 10:00:00 GMT", None)
+    headers = feed_server.requests[-1].headers
+    assert headers["If-None-Match"] == '"v1"'
+    assert headers["If-Modified-Since"] == "Mon, 02 Mar 2026 10:00:00 GMT"
+
+
+def test_no_conditional_headers_are_sent_without_validators(feed_server: FeedServer) -> None:
+    fetch(feed_server.add("/f.xml", BODY))
+    headers = feed_server.requests[-1].headers
+    assert "If-None-Match" not in headers and "If-Modified-Since" not in headers
+
+
+def test_a_body_with_the_known_hash_is_marked_unchanged(feed_server: FeedServer) -> None:
+    url = feed_server.add("/f.xml", BODY)
+    first = fetch(url)
+    assert isinstance(first, Fetched)
+    again = fetch(FetchRequest(url, content_hash=first.content_hash))
+    assert isinstance(again, Fetched) and again.unchanged
+
+
+def test_requests_carry_a_clear_user_agent(feed_server: FeedServer) -> None:
+    fetch(feed_server.add("/f.xml", BODY), user_agent="followup-test/1")
+    assert feed_server.requests[-1].headers["User-Agent"] == "followup-test/1"
+
+
+@pytest.mark.parametrize(
+    "encoding, encode",
+    [
+        ("gzip", gzip.compress),
+        ("deflate", zlib.compress),
+        ("deflate", lambda data: zlib.compress(data)[2:-4]),  # raw deflate, as some servers send
+        ("gzip, gzip", lambda data: gzip.compress(gzip.compress(data))),
+    ],
+    ids=["gzip", "deflate", "raw-deflate", "gzip-twice"],
+)
+def test_compressed_bodies_are_decoded(feed_server: FeedServer, encoding: str, encode: Any) -> None:
+    url = feed_server.add("/f.xml", encode(BODY), headers={"Content-Encoding": encoding})
+    result = fetch(url)
+    assert isinstance(result, Fetched) and result.body == BODY
+
+
+def test_a_chain_of_permanent_redirects_gives_the_new_url(feed_server: FeedServer) -> None:
+    final = feed_server.add("/new.xml", BODY)
+    feed_server.add("/mid", handler=redirect(final, 308))
+    start = feed_server.add("/old", handler=redirect("/mid", 301))
+    result = fetch(start)
+    assert isinstance(result, Fetched)
+    assert (result.url, result.final_url, result.permanent_redirect) == (start, final, final)
+
+
+def test_a_temporary_hop_stops_the_permanent_redirect_where_it_starts(
+    feed_server: FeedServer,
+) -> None:
+    final = feed_server.add("/new.xml", BODY)
+    mid = feed_server.add("/mid", handler=redirect(final, 302))
+    result = fetch(feed_server.add("/old", handler=redirect(mid, 301)))
+    assert isinstance(result, Fetched) and result.permanent_redirect == mid
+
+
+def test_a_temporary_redirect_keeps_the_stored_url(feed_server: FeedServer) -> None:
+    final = feed_server.add("/new.xml", BODY)
+    result = fetch(feed_server.add("/old", handler=redirect(final, 307)))
+    assert isinstance(result, Fetched) and result.permanent_redirect is None
+
+
+def test_fetch_many_yields_every_request_as_it_completes(feed_server: FeedServer) -> None:
+    slow = FetchRequest(feed_server.add("/slow.xml", BODY, delay=0.3))
+    fast = [FetchRequest(feed_server.add(f"/{n}.xml", BODY)) for n in range(5)]
+    order: list[str] = []
+
+    async def run() -> None:
+        async with Fetcher() as fetcher:
+            async for request, result in fetcher.fetch_many([slow, *fast]):
+                assert isinstance(result, Fetched) and result.url == request.url
+                order.append(request.url)
+
+    asyncio.run(run())
+    assert order[-1] == slow.url and len(order) == 6
+
+
+class InFlight:
+    """Counts concurrent requests per Host header (a handler for the feed server)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.now: dict[str, int] = {}
+        self.peak: dict[str, int] = {}
+        self.total_peak = 0
+
+    def __call__(self, request: BaseHTTPRequestHandler) -> None:
+        host = request.headers["Host"].split(":")[0]
+        with self.lock:
+            self.now[host] = self.now.get(host, 0) + 1
+            self.peak[host] = max(self.peak.get(host, 0), self.now[host])
+            self.total_peak = max(self.total_peak, sum(self.now.values()))
+        threading.Event().wait(0.05)  # ok: hold the request open so overlaps can be seen
+        with self.lock:
+            self.now[host] -= 1
+        request.send_response(200)
+        request.send_header("Content-Length", str(len(BODY)))
+        request.end_headers()
+        request.wfile.write(BODY)
+
+
+def test_per_origin_and_global_limits_hold(feed_server: FeedServer) -> None:
+    counter = InFlight()
+    feed_server.add("/f", handler=counter)
+    origins = [f"http://127.0.0.1:{feed_server.port}", f"http://localhost:{feed_server.port}"]
+    requests = [FetchRequest(f"{origin}/f?{n}") for origin in origins for n in range(12)]
+    results = fetch_all(requests, per_origin=2, max_concurrency=3)
+    assert all(isinstance(result, Fetched) for result in results.values())
+    assert max(counter.peak.values()) == 2
+    assert counter.total_peak == 3
+
+
+def test_discover_finds_the_feed_a_page_links_to(feed_server: FeedServer) -> None:
+    feed_url = feed_server.add("/feed.xml", BODY)
+    page = b'<html><head><link rel="alternate" type="application/rss+xml" href="/feed.xml"></head></html>'
+    page_url = feed_server.add("/", page, content_type="text/html")
+
+    async def run() -> tuple[list[str], list[str]]:
+        async with Fetcher() as fetcher:
+            from_page = await fetcher.discover(page_url, discover_feeds, check_ssrf=False)
+            from_feed = await fetcher.discover(feed_url, discover_feeds, check_ssrf=False)
+            return from_page, from_feed
+
+    assert asyncio.run(run()) == ([feed_url], [feed_url])
+
+
+def test_discover_raises_the_fetch_error(closed_port_url: str) -> None:
+    async def run() -> list[str]:
+        async with Fetcher() as fetcher:
+            return await fetcher.discover(closed_port_url, discover_feeds)
+
+    with pytest.raises(FetchError, match="cannot connect"):
+        asyncio.run(run())
+
+
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+RETRY_AFTER = {
+    "seconds": ("120", 120.0),
+    "http date": ("Sun, 01 Mar 2026 12:05:00 GMT", 300.0),
+    "date in the past": ("Sun, 01 Mar 2026 11:00:00 GMT", 0.0),
+    "absurd": ("99999999999", 30 * 24 * 3600.0),
+    "garbage": ("soon", None),
+    "missing": (None, None),
+}
+
+
+@pytest.mark.parametrize("value, seconds", RETRY_AFTER.values(), ids=RETRY_AFTER.keys())
+def test_retry_after_is_read_as_seconds_or_a_date(value: str | None, seconds: float | None) -> None:
+    assert _retry_after(value, NOW) == seconds
