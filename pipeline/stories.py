@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from pipeline.types import Match, MatchKind
 
@@ -160,23 +160,31 @@ def _find(
         return by_url[url]
     if key in by_key:
         return by_key[key]
-    best: tuple[float, int] | None = None
-    for index in range(len(groups) - 1, max(len(groups) - WINDOW, 0) - 1, -1):
-        if when(groups[index][0]) - when(match) > MAX_APART:
-            break  # groups are created newest first: older candidates are further away
-        score = _similarity(title, titles[index])
-        if score >= TITLE_SIMILARITY and (best is None or score > best[0]):
-            best = (score, index)
-    return best[1] if best else None
+    first = max(len(groups) - WINDOW, 0)
+    moment = when(match)
+    # Groups are created newest first, so the window's newest leads are the furthest away.
+    while first < len(groups) and when(groups[first][0]) - moment > MAX_APART:
+        first += 1
+    found = process.extract(
+        title,
+        titles[first:],
+        scorer=fuzz.token_set_ratio,
+        score_cutoff=TITLE_SIMILARITY,
+        limit=None,
+    )
+    # Best score first; on a tie, the story nearest in time (created last).
+    for _, _, offset in sorted(found, key=lambda hit: (-hit[1], -hit[2])):
+        if _comparable(title, titles[first + offset]):
+            return first + offset
+    return None
 
 
-def _similarity(a: str, b: str) -> float:
+def _comparable(a: str, b: str) -> bool:
+    """Guards that token_set_ratio lacks: length and numbers."""
     short, long = sorted((len(a), len(b)))
     if short < MIN_TITLE_CHARS or short < MIN_LENGTH_RATIO * long:
-        return 0.0
-    if set(_NUMBER.findall(a)) != set(_NUMBER.findall(b)):
-        return 0.0
-    return float(fuzz.token_set_ratio(a, b))
+        return False
+    return set(_NUMBER.findall(a)) == set(_NUMBER.findall(b))
 
 
 def _story(group: list[Match]) -> Story:
