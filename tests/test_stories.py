@@ -18,7 +18,9 @@ def test_rewrites_of_one_story_from_several_outlets_collapse_into_one_story():
     matches = [
         sample_match(1, "Alibaba Cloud to open data centre in Karachi", source="Dawn"),
         sample_match(2, "Alibaba Cloud opens Karachi data center", source="Business Recorder"),
-        sample_match(3, "Alibaba Cloud to open data center in Karachi, says minister", source="ProPakistani"),
+        sample_match(
+            3, "Alibaba Cloud to open data center in Karachi, says minister", source="ProPakistani"
+        ),
         sample_match(4, "Pakistan, Alibaba sign MoU on e-commerce", source="Dawn"),
     ]
     [cloud, mou] = cluster_stories(matches)
@@ -41,12 +43,17 @@ def test_different_news_about_the_same_entities_stays_apart():
 
 def test_the_same_url_is_one_story_whatever_its_tracking_parameters_and_title():
     matches = [
-        sample_match(1, "Alibaba opens in Karachi", url="https://www.dawn.com/news/1?utm_source=rss"),
+        sample_match(
+            1, "Alibaba opens in Karachi", url="https://www.dawn.com/news/1?utm_source=rss"
+        ),
         sample_match(2, "Completely different headline", url="http://dawn.com/news/1/#top"),
     ]
     [story] = cluster_stories(matches)
     assert story.lead.id == 1
-    assert canonical_url("https://www.dawn.com/news/1?utm_source=x&b=2&a=1") == "//dawn.com/news/1?a=1&b=2"
+    assert (
+        canonical_url("https://www.dawn.com/news/1?utm_source=x&b=2&a=1")
+        == "//dawn.com/news/1?a=1&b=2"
+    )
 
 
 def test_outlet_suffixes_case_and_punctuation_do_not_change_the_story_key():
@@ -67,10 +74,20 @@ def test_matches_sharing_a_stored_story_key_are_one_story():
 
 def test_stories_and_their_matches_are_newest_first_and_the_lead_is_the_newest():
     matches = [
-        sample_match(1, "Ant Group raises stake in Telenor Microfinance Bank", published=NOW - timedelta(hours=5)),
-        sample_match(2, "Alibaba Cloud opens Karachi data center", published=NOW - timedelta(hours=3)),
-        sample_match(3, "Alibaba Cloud to open data centre in Karachi", published=NOW - timedelta(hours=1)),
-        sample_match(4, "Ant Group raises stake in Telenor Microfinance Bank", published=None, matched_at=NOW),
+        sample_match(
+            1,
+            "Ant Group raises stake in Telenor Microfinance Bank",
+            published=NOW - timedelta(hours=5),
+        ),
+        sample_match(
+            2, "Alibaba Cloud opens Karachi data center", published=NOW - timedelta(hours=3)
+        ),
+        sample_match(
+            3, "Alibaba Cloud to open data centre in Karachi", published=NOW - timedelta(hours=1)
+        ),
+        sample_match(
+            4, "Ant Group raises stake in Telenor Microfinance Bank", published=None, matched_at=NOW
+        ),
     ]
     stories = cluster_stories(matches)
     assert [[m.id for m in story.matches] for story in stories] == [[4, 1], [3, 2]]
@@ -89,7 +106,9 @@ def test_a_story_is_direct_when_any_of_its_matches_is():
 def test_the_same_words_a_week_apart_are_different_stories():
     matches = [
         sample_match(1, "Alibaba Cloud opens Karachi data center"),
-        sample_match(2, "Alibaba Cloud opens Karachi data centre", published=NOW - timedelta(days=8)),
+        sample_match(
+            2, "Alibaba Cloud opens Karachi data centre", published=NOW - timedelta(days=8)
+        ),
     ]
     assert len(cluster_stories(matches)) == 2
 
@@ -98,8 +117,16 @@ def test_outlets_are_distinct_and_fall_back_to_feed_name_then_host():
     matches = [
         sample_match(1, "Alibaba Cloud opens Karachi data center", source="Dawn"),
         sample_match(2, "Alibaba Cloud opens Karachi data centre", source="DAWN"),
-        sample_match(3, "Alibaba Cloud opens Karachi data-center", source=None, feed_name="Tribune"),
-        sample_match(4, "Alibaba Cloud opens Karachi data centers", source=None, feed_name=None, feed="https://propakistani.pk/feed/"),
+        sample_match(
+            3, "Alibaba Cloud opens Karachi data-center", source=None, feed_name="Tribune"
+        ),
+        sample_match(
+            4,
+            "Alibaba Cloud opens Karachi data centers",
+            source=None,
+            feed_name=None,
+            feed="https://propakistani.pk/feed/",
+        ),
     ]
     [story] = cluster_stories(matches)
     assert story.outlets == ("Dawn", "Tribune", "propakistani.pk")
