@@ -8,6 +8,7 @@ where a stray CR/LF turns text into instructions ("Bcc: ...").
 from __future__ import annotations
 
 import asyncio
+import email.policy
 import hashlib
 import re
 import smtplib
@@ -27,6 +28,10 @@ _CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
 _ID_SAFE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _DOMAIN = re.compile(r"[A-Za-z0-9.-]{1,253}")
 SUBJECT_CHARS = 200
+# CPython folds some unstructured headers by moving the whole value to a continuation
+# line, which its own parser then reads back with a leading space. Our headers are short,
+# so fold only at RFC 5322's hard limit.
+_POLICY = email.policy.default.clone(max_line_length=998)
 
 
 @dataclass(frozen=True)
@@ -84,7 +89,7 @@ def build_message(
             raise DeliveryError(delivery.channel, "an email address contains a control character")
     if not target.to:
         raise DeliveryError(delivery.channel, "no recipient configured")
-    message = EmailMessage()
+    message = EmailMessage(policy=_POLICY)
     message["Subject"] = header_text(delivery.message.subject)
     message["From"] = target.sender
     message["To"] = ", ".join(target.to)
