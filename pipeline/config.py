@@ -46,6 +46,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("polling.read_timeout", 20.0, "seconds between two reads"),
     Setting("polling.total_timeout", 60.0, "seconds for a whole fetch"),
     Setting("polling.max_bytes", 10_485_760, "largest feed body, before and after decompression"),
+    Setting("polling.workers", 0, "parsing processes (0: one per core)"),
     Setting("polling.batch_size", 200, "feeds one replica claims per tick"),
     Setting("polling.lease_seconds", 300, "how long a claimed feed stays with its replica"),
     Setting("polling.allow_private", False, "let `feeds add` target private addresses"),
@@ -112,6 +113,7 @@ class PollingSettings:
     read_timeout: float = 20.0
     total_timeout: float = 60.0
     max_bytes: int = 10_485_760
+    workers: int = 0
     batch_size: int = 200
     lease_seconds: int = 300
     allow_private: bool = False
@@ -355,7 +357,8 @@ def _polling(data: Mapping[str, Any], reader: _Reader) -> PollingSettings:
         key = f"polling.{name}"
         kind: type = type(_DEFAULTS[key])
         value = reader.get(data, key, kind)
-        values[name] = value if kind is bool or kind is str else _positive(reader, key, value)
+        plain = kind is bool or kind is str or name == "workers"
+        values[name] = value if plain else _positive(reader, key, value)
     if values["min_interval_seconds"] > values["max_interval_seconds"]:
         raise reader.fail("polling.min_interval_seconds", "must not exceed max_interval_seconds")
     return PollingSettings(**values)

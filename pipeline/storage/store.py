@@ -599,6 +599,23 @@ class Store:
             )
             return {row.name: row.first_seen_at for row in rows}
 
+    def channel_first_seen(self, channels: Sequence[str]) -> dict[str, datetime]:
+        with self._read("reading channels") as conn:
+            rows = conn.execute(
+                select(s.Channel.name, s.Channel.first_seen_at).where(
+                    s.Channel.name.in_(list(channels) or [""])
+                )
+            )
+            return {row.name: row.first_seen_at for row in rows}
+
+    def release_batch(self, batch_id: str) -> None:
+        with self._write("releasing a delivery") as conn:
+            conn.execute(
+                update(s.Batch)
+                .where(s.Batch.id == batch_id, s.Batch.lease_owner == self.owner)
+                .values(lease_until=None, lease_owner=None)
+            )
+
     def undelivered(
         self, channel: str, since: datetime, min_score: float | None = None
     ) -> list[types.Match]:

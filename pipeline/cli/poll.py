@@ -1,0 +1,114 @@
+"""`poll`, `run` and `db`: the commands that drive the pipeline."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from typing import TYPE_CHECKING
+
+import click
+
+from pipeline.cli.common import config_option, settings_from, setup_logging, warn
+from pipeline.types import PollReport
+
+if TYPE_CHECKING:
+    from pipeline.bootstrap import Runtime
+    from pipeline.config import Settings
+
+
+@click.command()
+@config_option
+@click.option("--once", is_flag=True, help="Poll every feed once, whatever its schedule.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@click.option("-v", "--verbose", is_flag=True, help="Log each feed's poll.")
+@click.pass_context
+def poll(ctx: click.Context, once: bool, as_json: bool, verbose: bool) -> None:
+    """Poll feeds, store new items, match them and store the matches.
+
+    Without --once only the feeds that are due are polled.
+    """
+    from pipeline.bootstrap import build
+
+    settings = settings_from(ctx)
+    setup_logging("INFO" if verbose else "WARNING", json_lines=settings.log_json)
+    runtime = build(settings, os.environ, polling=True, sending=_alerts_on(settings))
+    try:
+        runtime.service.prepare()
+        report = asyncio.run(_poll(runtime, force=once))
+    finally:
+        runtime.close_sync()
+    _print_report(report, as_json)
+
+
+def _alerts_on(settings: Settings) -> bool:
+    digest = settings.digest
+    return digest.alert_score is not None and any(c.alerts for c in digest.channels)
+
+
+async def _poll(runtime: Runtime, *, force: bool) -> PollReport:
+    try:
+        return await runtime.service.poll(force=force)
+    finally:
+        for client in runtime.clients:
+            await client.aclose()
+
+
+def _print_report(report: PollReport, as_json: bool) -> None:
+    summary = report.to_json()
+    if as_json:
+        click.echo(json.dumps(summary, ensure_ascii=False))
+    else:
+        click.echo(
+            f"{summary['feeds']} feeds: {summary['ok']} ok, {summary['not_modified']} not modified, "
+            f"{summary['failed']} failed; {summary['new_items']} new items, "
+            f"{summary['new_matches']} new matches"
+        )
+    for error in summary["errors"]:
+        warn(f"feed {error['feed']}: {error['error']}")
+
+
+@click.command()
+@config_option
+@click.pass_context
+def run(ctx: click.Context) -> None:
+    """Run the service: scheduled polling and digests, until SIGTERM or SIGINT."""
+    from pipeline.bootstrap import build
+    from pipeline.scheduler import Runner
+
+    settings = settings_from(ctx)
+    setup_logging(settings.log_level, json_lines=settings.log_json)
+    runtime = build(settings, os.environ, polling=True, sending=True)
+
+    async def main() -> None:
+        try:
+            await Runner(runtime.service).run()
+        finally:
+            for client in runtime.clients:
+                await client.aclose()
+
+    try:
+        runtime.service.prepare()
+        asyncio.run(main())
+    finally:
+        runtime.close_sync()
+
+
+@click.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command()
+@config_option
+@click.pass_context
+def upgrade(ctx: click.Context) -> None:
+    """Apply the schema migrations (also done at every start)."""
+    from pipeline.bootstrap import open_store
+    from pipeline.storage.migrate import current
+
+    store = open_store(settings_from(ctx))
+    try:
+        click.echo(f"database at revision {current(store.engine)}")
+    finally:
+        store.engine.dispose()

@@ -1,0 +1,110 @@
+"""Parse a feed body and match its items against every seed: the CPU-heavy part of a poll.
+
+It runs in worker processes (``ProcessPoolExecutor``), so both cores work while the event
+loop keeps fetching. Each worker builds its matchers once, from the seeds' texts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from pipeline.matching import Matcher
+from pipeline.parsing import canonical_url, parse_feed
+from pipeline.profile import profile_for_seed
+from pipeline.stories import story_key
+from pipeline.types import Item, MatchResult
+
+
+@dataclass(frozen=True)
+class SeedSource:
+    """What a worker needs to build one seed's matcher (plain strings: picklable)."""
+
+    id: str
+    article: str
+    profile: str | None
+    source: str
+    threshold: float | None = None
+
+
+@dataclass(frozen=True)
+class AnalysedItem:
+    item: Item
+    content_hash: str
+    dedupe_key: str
+    story_key: str
+    results: tuple[tuple[str, MatchResult], ...]  # (seed id, result) for the seeds it matched
+
+
+@dataclass(frozen=True)
+class Analysis:
+    title: str | None
+    items: tuple[AnalysedItem, ...]
+
+
+class SeedMatchers:
+    """Every configured seed's matcher, with the seed's own threshold when it sets one."""
+
+    def __init__(self, seeds: tuple[SeedSource, ...]) -> None:
+        self.seeds = seeds
+        self.matchers = [
+            (seed, Matcher(profile_for_seed(seed.id, seed.article, seed.profile, seed.source)))
+            for seed in seeds
+        ]
+
+    def match(self, item: Item) -> list[tuple[str, MatchResult]]:
+        return [
+            (seed.id, apply_threshold(matcher.match(item), seed.threshold))
+            for seed, matcher in self.matchers
+        ]
+
+
+def apply_threshold(result: MatchResult, threshold: float | None) -> MatchResult:
+    """Override the profile's threshold with the seed's configured one."""
+    if threshold is None:
+        return result
+    matched = result.score >= threshold
+    kind = result.kind if not matched or result.kind != "none" else "thread"
+    return MatchResult(result.score, matched, kind if matched else "none", result.reasons)
+
+
+_worker_matchers: SeedMatchers | None = None
+
+
+def init_worker(seeds: tuple[SeedSource, ...]) -> None:
+    global _worker_matchers
+    _worker_matchers = SeedMatchers(seeds)
+
+
+def analyse_in_worker(body: bytes, url: str, content_type: str | None) -> Analysis:
+    assert _worker_matchers is not None, "init_worker was not called"
+    return analyse(_worker_matchers, body, url, content_type)
+
+
+def analyse(matchers: SeedMatchers, body: bytes, url: str, content_type: str | None) -> Analysis:
+    """Parse (raises ParseError) and match every item; keep only seeds that matched."""
+    parsed = parse_feed(body, url, content_type)
+    analysed = []
+    for item in parsed.items:
+        results = tuple((seed, r) for seed, r in matchers.match(item) if r.match)
+        analysed.append(
+            AnalysedItem(
+                item=item,
+                content_hash=content_hash(item),
+                dedupe_key=dedupe_key(item),
+                story_key=story_key(item.title),
+                results=results,
+            )
+        )
+    return Analysis(title=parsed.title or None, items=tuple(analysed))
+
+
+def content_hash(item: Item) -> str:
+    text = "\x1f".join((item.title, item.summary, item.content, item.url or ""))
+    return hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()
+
+
+def dedupe_key(item: Item) -> str:
+    """The same story across feeds: its canonical URL, or its guid when it has no link."""
+    key = f"url:{canonical_url(item.url)}" if item.url else f"guid:{item.id}"
+    return hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()
