@@ -1,0 +1,184 @@
+"""Text normalisation shared by profiles and the matcher. Pure: no I/O, no globals that change.
+
+``normalize`` is the one function both sides go through, so an alias written in a profile and
+the same words in a news item always compare equal: HTML stripped, Unicode NFKC, case folded,
+Arabic-script letter variants folded (Arabic and Urdu spell the same name with different yeh,
+kaf and heh), diacritics and tatweel dropped, common traditional Chinese characters folded to
+simplified ones. Every function bounds its work: input beyond ``MAX_CHARS`` is cut first.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from dataclasses import dataclass
+
+# A news item's useful text is a few thousand characters; a 10 MB line must not cost 10 MB of
+# regex and normalisation work per field. The tail of a huge body never decides a match.
+MAX_CHARS = 20_000
+
+_TAG = re.compile(
+    r"<(?:script|style)\b[^>]*>.*?</(?:script|style)\s*>|<!--.*?-->|<[^<>]{0,2000}>", re.S | re.I
+)
+_SPACE = re.compile(r"\s+")
+
+# Arabic-script folding. One canonical letter per family, chosen to keep Urdu spellings:
+# ي (Arabic yeh) and ى (alef maksura) → ی; ك → ک; ه/ۀ/ۂ/ة → ہ; hamza-carrying alefs → ا.
+_FOLD_MAP: dict[int, str | None] = {
+    0x064A: "ی",  # ARABIC LETTER YEH
+    0x0649: "ی",  # ALEF MAKSURA
+    0x06D0: "ی",  # YEH (Pashto/Uyghur E)
+    0x0643: "ک",  # ARABIC LETTER KAF
+    0x06AA: "ک",  # SWASH KAF
+    0x0647: "ہ",  # ARABIC HEH
+    0x06C0: "ہ",  # HEH WITH YEH ABOVE
+    0x06C2: "ہ",  # HEH GOAL WITH HAMZA ABOVE
+    0x06D5: "ہ",  # AE
+    0x0629: "ہ",  # TEH MARBUTA (reads as heh at the end of a word)
+    0x0623: "ا",  # ALEF WITH HAMZA ABOVE
+    0x0625: "ا",  # ALEF WITH HAMZA BELOW
+    0x0622: "ا",  # ALEF WITH MADDA ABOVE
+    0x0671: "ا",  # ALEF WASLA
+    0x0640: None,  # TATWEEL: elongation only
+    0x200C: None,  # ZERO WIDTH NON-JOINER: Urdu/Persian spell compounds with and without it
+    0x200D: None,  # ZERO WIDTH JOINER
+    0x200B: None,  # ZERO WIDTH SPACE
+    0x00AD: None,  # SOFT HYPHEN
+    0xFEFF: None,  # BYTE ORDER MARK
+    0x2019: "'",  # typographic apostrophe: "Alibaba’s" reads as "Alibaba's"
+    0x2018: "'",
+    0x2010: "-",  # the dash family reads as a hyphen
+    0x2011: "-",
+    0x2012: "-",
+    0x2013: "-",
+    0x2014: "-",
+    0x2212: "-",
+}
+# Harakat, superscript alef and Quranic annotation marks: vowel signs that writers add or omit.
+_FOLD_MAP.update(dict.fromkeys(range(0x064B, 0x0660)))
+_FOLD_MAP[0x0670] = None
+_FOLD_MAP.update({code: None for code in range(0x06D6, 0x06EE) if code not in (0x06E5, 0x06E6)})
+# Eastern Arabic and Persian digits → ASCII digits (NFKC leaves them alone).
+_FOLD_MAP.update({0x0660 + d: str(d) for d in range(10)})
+_FOLD_MAP.update({0x06F0 + d: str(d) for d in range(10)})
+# Traditional → simplified Chinese for the characters of the names and phrases we track
+# (Taiwan and Hong Kong outlets write 阿里雲, 螞蟻集團, 支付寶, 中巴經濟走廊).
+_TRAD = (
+    "國国雲云螞蚂蟻蚁團团寶宝經经濟济區区與与籤签簽签發发資资達达門门關关貿贸絲丝綢绸纖纤鋪铺線线綫线"
+    "纜缆創创雙双邊边訊讯計计費费銀银聯联衛卫術术數数據据應应產产運运開开體体長长進进際际電电網网"
+    "務务業业華华為为對对財财鐵铁場场實实現现點点東东專专習习記记議议說说們们會会話话論论這这個个"
+    "裡里後后時时問问間间頭头見见買买賣卖貨货稅税價价錢钱門门腦脑機机變变廣广來来將将從从報报導导"
+    "蘭兰齊齐訂订協协軟软雜杂貸贷匯汇兌兑"
+)
+_FOLD_MAP.update(
+    {ord(_TRAD[i]): _TRAD[i + 1] for i in range(0, len(_TRAD), 2) if _TRAD[i] != _TRAD[i + 1]}
+)
+_FOLD = str.maketrans(_FOLD_MAP)
+
+
+def strip_html(text: str) -> str:
+    """Drop tags, scripts, styles and comments; decode entities. Bounded by ``MAX_CHARS``."""
+    text = text[: MAX_CHARS * 2]
+    if "<" in text:
+        text = _TAG.sub(" ", text)
+    if "&" in text:
+        text = html.unescape(text)
+    return text
+
+
+def clean(text: str) -> str:
+    """The display form of a field: HTML stripped, NFC, whitespace collapsed, bounded.
+
+    Spans reported to readers are slices of this text; ``normalize(clean(x))`` is what matches.
+    """
+    text = strip_html(text[: MAX_CHARS * 2])
+    text = _SPACE.sub(" ", text).strip()[:MAX_CHARS]
+    return unicodedata.normalize("NFC", text)
+
+
+def fold(text: str) -> str:
+    """NFKC + casefold + script folding, without stripping or collapsing (keeps ASCII 1:1)."""
+    return unicodedata.normalize("NFKC", text).casefold().translate(_FOLD)
+
+
+def normalize(text: str) -> str:
+    """The matching form of any text. Never raises on any ``str`` (lone surrogates included)."""
+    return _SPACE.sub(" ", fold(clean(text))).strip()
+
+
+@dataclass(frozen=True)
+class Aligned:
+    """A normalised text whose every character knows the display character it came from."""
+
+    display: str
+    norm: str
+    origin: tuple[int, ...]  # origin[i] = index in display of norm[i]; one extra end entry
+
+    def span(self, start: int, end: int) -> str:
+        """The display text behind ``norm[start:end]``."""
+        return self.display[self.origin[start] : self.origin[end]] if end > start else ""
+
+
+def align(display: str) -> Aligned:
+    """Normalise ``display`` character by character, keeping the way back to each source char.
+
+    Slower than ``fold`` (a Python loop), so the matcher calls it only for texts whose fold
+    changed their length and that had a hit to report.
+    """
+    pieces: list[str] = []
+    origin: list[int] = []
+    for index, char in enumerate(display):
+        piece = fold(char)
+        pieces.append(piece)
+        origin.extend([index] * len(piece))
+    origin.append(len(display))
+    return Aligned(display, "".join(pieces), tuple(origin))
+
+
+def is_word_char(char: str) -> bool:
+    """Letters, digits and combining marks are word characters (Devanagari and Bengali vowel
+    signs are marks: a boundary never falls between a consonant and its vowel)."""
+    return char.isalnum() or char == "_" or unicodedata.category(char) in ("Mn", "Mc")
+
+
+def is_cjk(char: str) -> bool:
+    """Scripts written without spaces between words: matched without word boundaries."""
+    code = ord(char)
+    return (
+        0x2E80 <= code <= 0x9FFF  # CJK radicals, kana, CJK ideographs
+        or 0xAC00 <= code <= 0xD7AF  # Hangul syllables
+        or 0xF900 <= code <= 0xFAFF  # CJK compatibility ideographs
+        or 0x20000 <= code <= 0x3FFFF  # CJK extensions
+        or 0x0E00 <= code <= 0x0EFF  # Thai, Lao
+    )
+
+
+_TOKEN = re.compile(r"[^\W_]+(?:['.-][^\W_]+)*")
+
+
+def tokenize(text: str) -> list[str]:
+    """Words of the normalised text; CJK runs are split into single characters."""
+    tokens: list[str] = []
+    for word in _TOKEN.findall(normalize(text)):
+        if any(is_cjk(char) for char in word):
+            tokens.extend(_split_cjk(word))
+        else:
+            tokens.append(word)
+    return tokens
+
+
+def _split_cjk(word: str) -> list[str]:
+    out: list[str] = []
+    run = ""
+    for char in word:
+        if is_cjk(char):
+            if run:
+                out.append(run)
+                run = ""
+            out.append(char)
+        else:
+            run += char
+    if run:
+        out.append(run)
+    return out
