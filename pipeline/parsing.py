@@ -120,7 +120,22 @@ def _defuse(body: bytes, url: str) -> bytes:
     prolog = body[: root.start()]
     if b"<!ENTITY" in prolog.upper():
         raise FeedParseError(url, "refused: the document declares XML entities")
-    return _DOCTYPE.sub(b"", prolog) + body[root.start() :]
+    return _DOCTYPE.sub(b"", prolog) + _CHARREF.sub(_safe_charref, body[root.start() :])
+
+
+_CHARREF = re.compile(rb"&#([xX][0-9a-fA-F]{1,16}|[0-9]{1,16});")
+
+
+def _safe_charref(match: re.Match[bytes]) -> bytes:
+    """Character references to NUL, surrogates or beyond Unicode become U+FFFD.
+
+    feedparser's loose parser crashes on ``&#xD800;`` and would pass ``&#0;`` through.
+    """
+    ref = match.group(1)
+    code = int(ref[1:], 16) if ref[:1] in b"xX" else int(ref)
+    if code == 0 or 0xD800 <= code <= 0xDFFF or code > 0x10FFFF:
+        return b"&#xFFFD;"
+    return match.group()
 
 
 def _check_complete(body: bytes, url: str) -> None:
@@ -146,12 +161,12 @@ def _parse_xml_feed(body: bytes, url: str, content_type: str | None, limits: _Li
     headers = {"content-type": content_type} if content_type else {}
     # sanitize_html and relative-URI resolution cost half of feedparser's time; we turn
     # HTML into plain text ourselves, so neither is needed.
-    parsed = feedparser.parse(
-        body,
-        response_headers=headers,
-        sanitize_html=False,
-        resolve_relative_uris=False,
-    )
+    try:
+        parsed = feedparser.parse(
+            body, response_headers=headers, sanitize_html=False, resolve_relative_uris=False
+        )
+    except Exception as exc:  # a crash inside feedparser on hostile input is this feed's fault
+        raise FeedParseError(url, f"unreadable feed: {type(exc).__name__}: {exc}"[:300]) from None
     if not parsed.get("version") and not parsed.entries:
         raise FeedParseError(url, f"not a feed ({_describe(body)})")
     _check_complete(body, url)
@@ -202,8 +217,8 @@ def _text_of(node: Mapping[str, Any], key: str, limit: int) -> str:
     if "html" in str(detail.get("type", "")):
         text = _html_to_text(value, limit)
     else:
-        text = _clean(value, limit)
-    return _one_line(text, limit) if limit == TITLE_MAX_CHARS else text
+        text = _clean(value, limit + 1)  # one more: _one_line marks the cut
+    return _one_line(text, limit) if limit == TITLE_MAX_CHARS else text[:limit]
 
 
 def _html_text(part: Mapping[str, Any], limit: int) -> str:
@@ -247,7 +262,7 @@ def _parse_json_feed(body: bytes, url: str, limits: _Limits) -> ParsedFeed:
     entries = doc.get("items")
     if not isinstance(entries, list):
         raise FeedParseError(url, "JSON Feed without an items list")
-    title = _one_line(_clean(_str(doc.get("title")), TITLE_MAX_CHARS), TITLE_MAX_CHARS) or None
+    title = _one_line(_clean(_str(doc.get("title")), TITLE_MAX_CHARS + 1), TITLE_MAX_CHARS) or None
     language = _language(_str(doc.get("language")))
     base = _safe_url(_str(doc.get("home_page_url")), url) or url
     items = _unique(
@@ -263,7 +278,7 @@ def _parse_json_feed(body: bytes, url: str, limits: _Limits) -> ParsedFeed:
 def _json_item(
     entry: dict[str, Any], base: str, source: str | None, language: str | None, limits: _Limits
 ) -> Item | None:
-    title = _one_line(_clean(_str(entry.get("title")), TITLE_MAX_CHARS), TITLE_MAX_CHARS)
+    title = _one_line(_clean(_str(entry.get("title")), TITLE_MAX_CHARS + 1), TITLE_MAX_CHARS)
     link = _safe_url(_str(entry.get("url")) or _str(entry.get("external_url")), base)
     summary = _clean(_str(entry.get("summary")), limits.field)
     text = _str(entry.get("content_text"))

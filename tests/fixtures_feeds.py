@@ -128,7 +128,7 @@ class FeedServer:
         def handler(request: BaseHTTPRequestHandler) -> None:
             request.send_response(200)
             request.send_header("Content-Type", "application/rss+xml")
-            request.send_header("Content-Length", "100000000")
+            request.send_header("Connection", "close")  # no length: the body never ends
             request.end_headers()
             while not self._wait(interval):  # bounded: the stop event ends it
                 request.wfile.write(chunk)
