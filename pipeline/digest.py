@@ -58,6 +58,8 @@ class DigestContext:
     timezone: str = "UTC"
     review_url: str | None = None
     product: str = "followup"
+    # Gmail clips messages over ~100 KB; a story is ~1.6 KB of HTML. The JSON body keeps all.
+    max_stories_per_seed: int = 25
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,7 @@ class SeedView:
     title: str
     count: int
     stories: tuple[StoryView, ...]
+    hidden: int = 0  # stories left out to keep the message short
 
 
 @dataclass(frozen=True)
@@ -116,7 +119,9 @@ def render_digest(matches: Sequence[Match], ctx: DigestContext) -> DigestMessage
     """The digest of ``matches``: grouped by seed, then story, newest first."""
     seeds = seed_views(matches, ctx)
     values = _page(ctx, seeds, alert=False, heading=_heading(ctx))
-    values["figures"] = figures(matches, ctx, sum(len(seed.stories) for seed in seeds))
+    values["figures"] = figures(
+        matches, ctx, sum(len(seed.stories) + seed.hidden for seed in seeds)
+    )
     return DigestMessage(subject=digest_subject(matches, ctx), **_render(values))
 
 
@@ -179,9 +184,18 @@ def seed_views(matches: Sequence[Match], ctx: DigestContext) -> list[SeedView]:
         by_seed.setdefault(match.seed, []).append(match)
     views = []
     for seed, group in by_seed.items():
-        stories = tuple(story_view(story, ctx) for story in cluster_stories(group))
+        stories = cluster_stories(group)
+        shown = _most_relevant(stories, ctx.max_stories_per_seed)
         title = clean(ctx.seed_titles.get(seed, ""), TITLE_CHARS) or seed
-        views.append(SeedView(seed, title, len(group), stories))
+        views.append(
+            SeedView(
+                seed=seed,
+                title=title,
+                count=len(group),
+                stories=tuple(story_view(story, ctx) for story in shown),
+                hidden=len(stories) - len(shown),
+            )
+        )
     return sorted(views, key=lambda view: (-view.count, view.seed))
 
 
@@ -280,6 +294,14 @@ def clean(text: str | None, limit: int) -> str:
 
 
 _MARK = '<span style="background-color:#fff1a8;color:#1f2328;border-radius:2px;">%s</span>'
+
+
+def _most_relevant(stories: list[Story], limit: int) -> list[Story]:
+    """At most ``limit`` stories, direct follow-ups before thread context, newest first."""
+    if len(stories) <= limit:
+        return stories
+    kept = set(sorted(range(len(stories)), key=lambda i: (stories[i].kind != "direct", i))[:limit])
+    return [story for index, story in enumerate(stories) if index in kept]
 
 
 def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:

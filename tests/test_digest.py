@@ -321,3 +321,18 @@ def test_reasons_that_do_not_occur_in_the_title_are_still_listed():
     message = render_digest([match], sample_digest()[1])
     assert "Matched: Alibaba Cloud: 阿里云" in message.text
     assert ">Cloud firm expands</a>" in message.html  # nothing to mark in the title
+
+
+def test_a_long_digest_shows_direct_follow_ups_first_and_counts_the_rest():
+    _, ctx = sample_digest()
+    matches = [
+        sample_match(i, f"Distinct story {i} today", kind="thread" if i % 2 else "direct")
+        for i in range(40)
+    ]
+    message = render_digest(matches, replace(ctx, max_stories_per_seed=10))
+    shown = [line for line in message.text.splitlines() if line.startswith("* [")]
+    assert len(shown) == 10 and all(line.startswith("* [Direct follow-up]") for line in shown)
+    assert "in 40 stories" in message.text
+    assert "...and 30 more stories for this seed: http://127.0.0.1:8080/" in message.text
+    assert "and 30 more stories for this seed" in message.html
+    assert len(json.loads(render_webhook_body(matches, ctx, "json", "d"))["matches"]) == 40

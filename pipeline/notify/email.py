@@ -19,7 +19,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from typing import Literal
 
-from pipeline.errors import DeliveryError, delivery_errors
+from pipeline.errors import delivery_errors
 from pipeline.types import Delivery
 
 Security = Literal["none", "starttls", "tls"]
@@ -83,12 +83,16 @@ class EmailNotifier:
 def build_message(
     delivery: Delivery, target: EmailTarget, now: datetime | None = None
 ) -> EmailMessage:
-    """The email for ``delivery``: same Message-ID on every retry of the same delivery."""
+    """The email for ``delivery``: same Message-ID on every retry of the same delivery.
+
+    Raises ValueError for an address with a control character (the notifier reports it
+    as a DeliveryError of its channel).
+    """
     for address in (target.sender, *target.to):
         if _CONTROLS.search(address):
-            raise DeliveryError(delivery.channel, "an email address contains a control character")
+            raise ValueError("an email address contains a control character")
     if not target.to:
-        raise DeliveryError(delivery.channel, "no recipient configured")
+        raise ValueError("no recipient configured")
     message = EmailMessage(policy=_POLICY)
     message["Subject"] = header_text(delivery.message.subject)
     message["From"] = target.sender
