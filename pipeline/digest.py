@@ -119,17 +119,22 @@ def render_digest(matches: Sequence[Match], ctx: DigestContext) -> DigestMessage
     """The digest of ``matches``: grouped by seed, then story, newest first."""
     seeds = seed_views(matches, ctx)
     values = _page(ctx, seeds, alert=False, heading=_heading(ctx))
-    values["figures"] = figures(
-        matches, ctx, sum(len(seed.stories) + seed.hidden for seed in seeds)
+    numbers = figures(matches, ctx, sum(len(seed.stories) + seed.hidden for seed in seeds))
+    values["figures"] = numbers
+    values["preview"] = (
+        f"{_plural(numbers.matches, 'new follow-up')}, {numbers.direct} direct; {numbers.trend}"
     )
     return DigestMessage(subject=digest_subject(matches, ctx), **_render(values))
 
 
 def render_alert(match: Match, ctx: DigestContext) -> DigestMessage:
-    """An immediate alert for one match: the digest layout without the period's figures."""
+    """An immediate alert for one match: the digest layout without the period's figures
+    and the feed-health footer."""
     seeds = seed_views([match], ctx)
     values = _page(ctx, seeds, alert=True, heading=f"{_BADGES[match.kind]} alert")
-    values["figures"] = None
+    matched = _local(match.matched_at, ctx).strftime("%d %b %Y, %H:%M")
+    values.update(figures=None, failing=[], period=f"matched {matched} ({_zone_name(ctx)})")
+    values["preview"] = f"{_BADGES[match.kind]} for {_id(match.seed)}, score {match.score:.2f}"
     subject = f"{ctx.product} alert: {_BADGES[match.kind].lower()} for {_id(match.seed)}"
     return DigestMessage(subject=f"{subject} (score {match.score:.2f})", **_render(values))
 

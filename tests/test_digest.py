@@ -204,6 +204,8 @@ def test_an_alert_names_the_seed_kind_and_score_but_not_the_title():
     assert alert.subject == "followup alert: direct follow-up for pk-alibaba-2026 (score 0.93)"
     assert "Direct follow-up alert" in alert.html
     assert "new follow-ups (" not in alert.text  # no period figures in an alert
+    assert "matched 28 Nov 2026, 07:05 (Asia/Karachi)" in alert.text
+    assert "Failing feeds" not in alert.text
     assert "&lt;script&gt;" in alert.html
 
 
