@@ -194,6 +194,8 @@ def _xml_item(
 ) -> Item | None:
     title = _text_of(entry, "title", TITLE_MAX_CHARS)
     link = _safe_url(entry.get("link"), base)
+    if entry.get("guidislink") and link != entry.get("link"):
+        link = None  # feedparser made a link of a guid that is no absolute URL
     summary = _text_of(entry, "summary", limits.field)
     content = _clean(
         " ".join(_html_text(part, limits.field) for part in entry.get("content", ())), limits.field

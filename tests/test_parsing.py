@@ -152,3 +152,12 @@ def test_discover_links_finds_alternate_feeds_in_page_order() -> None:
 def test_discover_feeds_returns_the_url_itself_when_it_is_a_feed() -> None:
     assert discover_feeds(atom([{"id": "1", "title": "t"}]), "https://x/atom") == ["https://x/atom"]
     assert discover_feeds(b"<html><body>nothing</body></html>", "https://x/") == []
+
+
+def test_a_guid_that_is_not_a_url_never_becomes_the_link() -> None:
+    body = b'<rss version="2.0"><channel><title>t</title><item><guid>abc-123</guid><title>x</title></item><item><guid>https://x.example/p</guid><title>y</title></item></channel></rss>'
+    items = parse_feed(body, "https://x.example/feed").items
+    assert [(item.id, item.url) for item in items] == [
+        ("abc-123", None),
+        ("https://x.example/p", "https://x.example/p"),
+    ]
