@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import inspect
 import json
 import socket
 
@@ -12,6 +13,8 @@ from standardwebhooks.webhooks import WebhookVerificationError
 
 from pipeline.digest import render_digest, render_webhook_body
 from pipeline.errors import ConfigError, DeliveryError
+from pipeline.notify.base import Notifier
+from pipeline.notify.email import EmailNotifier
 from pipeline.notify.webhook import WebhookNotifier, signing_secret
 from pipeline.types import Delivery
 from tests.fixtures_delivery import sample_digest
@@ -170,3 +173,15 @@ def test_the_body_is_valid_utf8_json_with_non_ascii_text_unescaped():
     body = delivery().body
     assert "阿里云".encode() in body
     assert json.loads(body)["count"] == 9
+
+
+def test_both_channels_have_the_notifier_shape(smtp_server):
+    async def build() -> list[Notifier]:
+        async with httpx.AsyncClient() as client:
+            return [
+                EmailNotifier("email", smtp_server.target()),
+                WebhookNotifier("webhook:ops", "http://127.0.0.1:1/", PLAIN, client),
+            ]
+
+    for notifier in asyncio.run(build()):
+        assert notifier.channel and inspect.iscoroutinefunction(notifier.send)

@@ -48,11 +48,12 @@ def screenshot(html: Path, png: Path, width: int, height: int) -> None:
     subprocess.run(command, check=True, capture_output=True, timeout=90)
 
 
-def read_png(path: Path) -> tuple[int, int, list[list[tuple[int, int, int]]]]:
+def read_png(path: Path) -> tuple[int, int, list[list[tuple[int, ...]]]]:
     """Width, height and RGB rows of an 8-bit RGB or RGBA PNG (what Chromium writes)."""
     data = path.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    chunks, position = {}, 8
+    chunks: dict[bytes, bytes] = {}
+    position = 8
     idat = b""
     while position < len(data):
         length, kind = struct.unpack(">I4s", data[position : position + 8])

@@ -16,6 +16,7 @@ class Notifier(Protocol):
     Message-ID) so the receiver can drop a repeat.
     """
 
-    channel: str
+    @property
+    def channel(self) -> str: ...  # read-only, so frozen dataclasses satisfy it
 
     async def send(self, delivery: Delivery) -> None: ...
