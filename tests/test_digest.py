@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import html
 import json
+import re
 from dataclasses import replace
 from datetime import timedelta
 from html.parser import HTMLParser
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.digest import (
     covered_by,
@@ -338,3 +342,19 @@ def test_a_long_digest_shows_direct_follow_ups_first_and_counts_the_rest():
     assert "...and 30 more stories for this seed: http://127.0.0.1:8080/" in message.text
     assert "and 30 more stories for this seed" in message.html
     assert len(json.loads(render_webhook_body(matches, ctx, "json", "d"))["matches"]) == 40
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(), needles=st.lists(st.text(min_size=1, max_size=6), max_size=4))
+def test_highlighting_any_text_adds_only_our_own_marks(text, needles):
+    marked = str(highlight(text, needles))
+    bare = re.sub(r'<span style="[^"<>]*">|</span>', "", marked)
+    assert "<" not in bare and ">" not in bare
+    assert html.unescape(bare) == text
+
+
+@settings(max_examples=300, deadline=None)
+@given(url=st.one_of(st.text(), st.from_regex(r"\A[a-zA-Z&#;0-9\s]{0,12}:[^\s]{0,20}\Z")))
+def test_every_url_that_passes_is_an_http_link(url):
+    if (kept := safe_url(url)) is not None:
+        assert kept.lower().startswith(("http://", "https://")) and kept == url
