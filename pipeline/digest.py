@@ -27,6 +27,7 @@ from pipeline.stories import Story, cluster_stories, outlet, when
 from pipeline.types import DigestMessage, FeedHealth, Match, MatchKind
 
 WebhookFormat = Literal["json", "slack", "discord"]
+Event = Literal["digest", "alert"]
 
 TITLE_CHARS = 300  # a title longer than this is cut: a digest is read in a minute
 SUMMARY_CHARS = 220
@@ -140,14 +141,23 @@ def render_alert(match: Match, ctx: DigestContext) -> DigestMessage:
 
 
 def render_webhook_body(
-    matches: Sequence[Match], ctx: DigestContext, fmt: WebhookFormat, delivery_id: str
+    matches: Sequence[Match],
+    ctx: DigestContext,
+    fmt: WebhookFormat,
+    delivery_id: str,
+    event: Event = "digest",
 ) -> bytes:
-    """The exact bytes a webhook of format ``fmt`` posts (UTF-8 JSON in every format)."""
+    """The exact bytes a webhook of format ``fmt`` posts (UTF-8 JSON in every format).
+
+    ``event="alert"`` is an immediate alert (usually one match): JSON ``type`` is
+    ``followup.alert`` and chat messages are headed like the alert email.
+    """
     if fmt == "json":
-        payload = json_payload(matches, ctx, delivery_id)
+        payload = json_payload(matches, ctx, delivery_id, event)
     elif fmt in ("slack", "discord"):
         seeds = seed_views(matches, ctx)
-        heading = digest_subject(matches, ctx)
+        alert = event == "alert" and matches
+        heading = render_alert(matches[0], ctx).subject if alert else digest_subject(matches, ctx)
         render = chat.slack if fmt == "slack" else chat.discord
         payload = render(heading, _period_label(ctx), seeds, ctx.review_url)
     else:
@@ -155,10 +165,12 @@ def render_webhook_body(
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def json_payload(matches: Sequence[Match], ctx: DigestContext, delivery_id: str) -> dict[str, Any]:
+def json_payload(
+    matches: Sequence[Match], ctx: DigestContext, delivery_id: str, event: Event = "digest"
+) -> dict[str, Any]:
     stories = {match.id: story.key for story in _stories(matches) for match in story.matches}
     return {
-        "type": "followup.digest",
+        "type": f"followup.{event}",
         "id": delivery_id,
         "delivery_id": delivery_id,
         "generated_at": ctx.generated_at.isoformat(),

@@ -358,3 +358,13 @@ def test_highlighting_any_text_adds_only_our_own_marks(text, needles):
 def test_every_url_that_passes_is_an_http_link(url):
     if (kept := safe_url(url)) is not None:
         assert kept.lower().startswith(("http://", "https://")) and kept == url
+
+
+def test_an_alert_webhook_says_it_is_an_alert():
+    _, ctx = sample_digest()
+    match = sample_match(1, "Alibaba Cloud opens Karachi data center", score=0.97)
+    body = json.loads(render_webhook_body([match], ctx, "json", "a1", event="alert"))
+    assert body["type"] == "followup.alert" and [m["id"] for m in body["matches"]] == [1]
+    slack = json.loads(render_webhook_body([match], ctx, "slack", "a1", event="alert"))
+    assert slack["text"] == "followup alert: direct follow-up for pk-alibaba-2026 (score 0.97)"
+    assert json.loads(render_webhook_body([match], ctx, "json", "d1"))["type"] == "followup.digest"
