@@ -44,9 +44,11 @@ class Service:
             now,
         )
 
-    async def poll(self, *, force: bool) -> PollReport:
+    async def poll(
+        self, *, force: bool, stopping: Callable[[], bool] = lambda: False
+    ) -> PollReport:
         """Poll feeds (all of them when ``force``), then alert on hot new matches."""
-        report = await self.poller.poll(force=force)
+        report = await self.poller.poll(force=force, stopping=stopping)
         new, self._new_matches[:] = list(self._new_matches), []
         if new:
             await self.dispatcher.alert(new)

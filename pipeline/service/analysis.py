@@ -7,6 +7,8 @@ loop keeps fetching. Each worker builds its matchers once, from the seeds' texts
 from __future__ import annotations
 
 import hashlib
+import signal
+import threading
 from dataclasses import dataclass
 
 from pipeline.matching import Matcher
@@ -73,6 +75,10 @@ _worker_matchers: SeedMatchers | None = None
 
 def init_worker(seeds: tuple[SeedSource, ...]) -> None:
     global _worker_matchers
+    if threading.current_thread() is threading.main_thread():
+        # A worker process: Ctrl-C reaches the whole process group, but only the parent
+        # decides when to stop (it lets running work finish, then shuts the pool down).
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     _worker_matchers = SeedMatchers(seeds)
 
 

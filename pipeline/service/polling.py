@@ -52,11 +52,22 @@ class Poller:
     rng: random.Random = field(default_factory=random.Random)
     analyse: Callable[[bytes, str, str | None], Analysis] = analyse_in_worker
 
-    async def poll(self, *, force: bool, max_batches: int = 1000) -> PollReport:
-        """Poll due feeds (every active feed when ``force``) until none is left."""
+    async def poll(
+        self,
+        *,
+        force: bool,
+        max_batches: int = 1000,
+        stopping: Callable[[], bool] = lambda: False,
+    ) -> PollReport:
+        """Poll due feeds (every active feed when ``force``) until none is left.
+
+        Once ``stopping()`` is true no further batch is claimed; the current one finishes.
+        """
         outcomes: list[FeedOutcome] = []
         async with self.open_fetcher() as fetcher:
             for _ in range(max_batches):
+                if stopping():
+                    break
                 limit = 1_000_000 if force else self.batch_size
                 feeds = await asyncio.to_thread(
                     self.store.claim_due_feeds, self.clock(), limit, self.lease_seconds, force=force

@@ -407,6 +407,19 @@ class Store:
                 .values(lease_until=None, lease_owner=None)
             )
 
+    def release_leases(self) -> int:
+        """Give back every feed and batch this replica still holds (at shutdown)."""
+        with self._write("releasing leases") as conn:
+            released = 0
+            for table in (s.Feed, s.Batch):
+                done = conn.execute(
+                    update(table)
+                    .where(table.lease_owner == self.owner)
+                    .values(lease_until=None, lease_owner=None)
+                )
+                released += done.rowcount or 0
+            return released
+
     def feed_health(
         self, now: datetime, *, include_inactive: bool = False
     ) -> list[types.FeedHealth]:
