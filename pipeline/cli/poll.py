@@ -31,7 +31,7 @@ def poll(ctx: click.Context, once: bool, as_json: bool, verbose: bool) -> None:
     from pipeline.bootstrap import build
 
     settings = settings_from(ctx)
-    setup_logging("INFO" if verbose else "WARNING", json_lines=settings.log_json)
+    setup_logging("INFO" if verbose else "ERROR", json_lines=settings.log_json)
     runtime = build(settings, os.environ, polling=True, sending=_alerts_on(settings))
     try:
         runtime.service.prepare()
