@@ -4,8 +4,11 @@ Each replica has its own in-memory job store (APScheduler 3 cannot share one bet
 processes). A tick asks the database for due feeds, due digests and due retries; leases
 and unique rows make sure each piece of work is done by one replica.
 
-SIGTERM/SIGINT: no new tick starts, running ticks finish (their transactions commit or
-roll back whole), then the process exits 0.
+SIGTERM/SIGINT: the scheduler is paused (no new tick starts), running ticks finish within
+a grace period (each feed's poll and each delivery is one transaction: it commits or rolls
+back whole), the leases this replica still holds are given back, and the process exits 0.
+A replica that dies without this (SIGKILL, power cut) loses nothing either: its leases
+expire and another replica, or the restarted one, takes the work.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from pipeline.service import Service
 log = logging.getLogger("followup.run")
 DIGEST_TICK_SECONDS = 20
 PRUNE_HOURS = 6
-SHUTDOWN_GRACE_SECONDS = 60
+SHUTDOWN_GRACE_SECONDS = 60  # the unit's TimeoutStopSec and compose's stop_grace_period exceed it
 
 
 def poll_tick_seconds(interval_seconds: int) -> float:
@@ -33,8 +36,9 @@ def poll_tick_seconds(interval_seconds: int) -> float:
 
 
 class Runner:
-    def __init__(self, service: Service) -> None:
+    def __init__(self, service: Service, grace_seconds: float = SHUTDOWN_GRACE_SECONDS) -> None:
         self.service = service
+        self.grace_seconds = grace_seconds
         self.running: set[asyncio.Task[None]] = set()
         self.stopping = asyncio.Event()
 
@@ -60,19 +64,22 @@ class Runner:
 
         return run
 
-    async def run(self) -> None:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self.stop)
-        scheduler = AsyncIOScheduler(timezone=UTC)
-        settings = self.service.settings
-        first = datetime.now(UTC)
-        jobs: list[tuple[str, Callable[[], Awaitable[object]], float]] = [
-            ("poll", self._poll, poll_tick_seconds(settings.polling.interval_seconds)),
+    def jobs(self) -> list[tuple[str, Callable[[], Awaitable[object]], float]]:
+        """(name, job, seconds between ticks)."""
+        interval = self.service.settings.polling.interval_seconds
+        return [
+            ("poll", self._poll, poll_tick_seconds(interval)),
             ("digest", self.service.run_due_digests, DIGEST_TICK_SECONDS),
             ("prune", self._prune, PRUNE_HOURS * 3600),
         ]
-        for name, job, seconds in jobs:
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stop, sig)
+        scheduler = AsyncIOScheduler(timezone=UTC)
+        first = datetime.now(UTC)
+        for name, job, seconds in self.jobs():
             scheduler.add_job(
                 self.guarded(name, job),
                 "interval",
@@ -84,29 +91,48 @@ class Runner:
                 misfire_grace_time=None,
             )
         scheduler.start()
+        settings = self.service.settings
         log.info("service started: %d feeds, %d seeds", len(settings.feeds), len(settings.seeds))
-        await self.stopping.wait()
-        scheduler.shutdown(wait=False)
-        await self._drain()
+        try:
+            await self.stopping.wait()
+            # Pause first: shutting APScheduler's asyncio executor down cancels running jobs,
+            # and they must be allowed to finish.
+            scheduler.pause()
+            await self._drain()
+        finally:
+            scheduler.shutdown(wait=False)
+            await self._release()
         log.info("service stopped")
 
-    def stop(self) -> None:
+    def stop(self, sig: int | None = None) -> None:
         if not self.stopping.is_set():
-            log.info("stopping: letting running work finish")
+            name = signal.Signals(sig).name if sig else "request"
+            log.info("stopping on %s: letting running work finish", name)
             self.stopping.set()
 
     async def _drain(self) -> None:
         pending = set(self.running)
         if not pending:
             return
-        done, late = await asyncio.wait(pending, timeout=SHUTDOWN_GRACE_SECONDS)
-        for task in late:
-            task.cancel()
+        _, late = await asyncio.wait(pending, timeout=self.grace_seconds)
         if late:
+            log.warning("%d jobs still running after the grace period: cancelled", len(late))
+            for task in late:
+                task.cancel()
             await asyncio.wait(late, timeout=5)
 
+    async def _release(self) -> None:
+        """Give back leases of work claimed but not done, so another replica need not wait."""
+        try:
+            released = await asyncio.to_thread(self.service.store.release_leases)
+        except PipelineError as exc:
+            log.error("could not release leases (they expire by themselves): %s", exc)
+            return
+        if released:
+            log.info("released %d leases", released)
+
     async def _poll(self) -> None:
-        await self.service.poll(force=False)
+        await self.service.poll(force=False, stopping=self.stopping.is_set)
 
     async def _prune(self) -> None:
         gone = await asyncio.to_thread(self.service.prune)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any, NoReturn, TypeVar
 
 import click
@@ -69,17 +71,107 @@ def settings_from(ctx: click.Context) -> Settings:
     return settings
 
 
-def setup_logging(level: str = "WARNING", *, json_lines: bool = False) -> None:
+def setup_logging(
+    level: str = "WARNING",
+    *,
+    json_lines: bool = False,
+    replica: str | None = None,
+    secrets: Iterable[str] = (),
+) -> None:
+    """Log to stderr, one line per record; each line names the replica when given one.
+
+    ``secrets`` (signing keys, passwords) are masked wherever they would appear, and so are
+    the passwords of URLs and the tokens that Slack and Discord webhook URLs carry.
+    """
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if json_lines else ContextFormatter())
+    handler.addFilter(Redactor(secrets))
+    if replica:
+        handler.addFilter(_Tagger(replica))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("httpx", "httpcore", "apscheduler", "alembic", "hpack"):
+    for noisy in ("httpx", "httpcore", "alembic", "hpack"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    # APScheduler warns when a tick is skipped because the last one still runs: by design here.
+    logging.getLogger("apscheduler").setLevel(max(logging.ERROR, root.level))
+
+
+def secret_values(settings: Settings, environ: Mapping[str, str]) -> list[str]:
+    """Every secret the config points at: the values of its ``*_env`` variables, and the
+    database password."""
+    names = [hook.secret_env for hook in settings.digest.webhooks]
+    if settings.digest.email:
+        names += [
+            settings.digest.email.username_env or "",
+            settings.digest.email.password_env or "",
+        ]
+    names.append(settings.serve.token_env or "")
+    values = [environ.get(name, "") for name in names if name]
+    password = _url_password(settings.database_url)
+    return [value for value in [*values, password] if value and len(value) >= 4]
+
+
+def _url_password(url: str) -> str:
+    match = re.match(r"^[\w+.-]+://[^:/@]*:([^@]*)@", url)
+    return match.group(1) if match else ""
 
 
 _CONTEXT_KEYS = ("feed", "seed", "channel", "batch", "outcome", "replica")
+# user:password@ in URLs; the token part of Slack and Discord webhook URLs; token-ish
+# query parameters.
+_URL_SECRETS = (
+    (re.compile(r"(://[^:/@\s]+:)[^@\s/]+@"), r"\1***@"),
+    (re.compile(r"(hooks\.slack\.com/services/)[\w/-]+"), r"\1***"),
+    (re.compile(r"(discord(?:app)?\.com/api/webhooks/\d+/)[\w-]+"), r"\1***"),
+    (
+        re.compile(
+            r"([?&](?:token|key|secret|sig|signature|password|api_key|access_token)=)[^&\s\"']+",
+            re.I,
+        ),
+        r"\1***",
+    ),
+)
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    for pattern, replacement in _URL_SECRETS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class Redactor(logging.Filter):
+    """Masks secrets in the message, its context fields and any traceback, before formatting."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__()
+        self.secrets = sorted(set(secrets), key=len, reverse=True)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact(record.getMessage(), self.secrets)
+        record.args = None
+        for key in _CONTEXT_KEYS:
+            value = getattr(record, key, None)
+            if isinstance(value, str):
+                setattr(record, key, redact(value, self.secrets))
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text, self.secrets)
+        return True
+
+
+class _Tagger(logging.Filter):
+    def __init__(self, replica: str) -> None:
+        super().__init__()
+        self.replica = replica
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "replica"):
+            record.replica = self.replica
+        return True
 
 
 class ContextFormatter(logging.Formatter):
@@ -97,14 +189,19 @@ class ContextFormatter(logging.Formatter):
 
 
 class JsonFormatter(logging.Formatter):
+    """One JSON object per line: ISO 8601 UTC time, level, logger, message, context fields."""
+
     def format(self, record: logging.LogRecord) -> str:
+        stamp = datetime.fromtimestamp(record.created, UTC)
         data: dict[str, Any] = {
-            "time": self.formatTime(record),
+            "time": stamp.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
         }
         data.update({key: getattr(record, key) for key in _CONTEXT_KEYS if hasattr(record, key)})
-        if record.exc_info:
-            data["exception"] = self.formatException(record.exc_info)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            data["exception"] = record.exc_text
         return json.dumps(data, ensure_ascii=False, default=str)

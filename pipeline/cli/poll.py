@@ -5,11 +5,18 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 from typing import TYPE_CHECKING
 
 import click
 
-from pipeline.cli.common import config_option, settings_from, setup_logging, warn
+from pipeline.cli.common import (
+    config_option,
+    secret_values,
+    settings_from,
+    setup_logging,
+    warn,
+)
 from pipeline.types import PollReport
 
 if TYPE_CHECKING:
@@ -72,12 +79,30 @@ def _print_report(report: PollReport, as_json: bool) -> None:
 @config_option
 @click.pass_context
 def run(ctx: click.Context) -> None:
-    """Run the service: scheduled polling and digests, until SIGTERM or SIGINT."""
-    from pipeline.bootstrap import build
+    """Run the service: scheduled polling and digests, until SIGTERM or SIGINT.
+
+    On SIGTERM or SIGINT running work finishes, claimed work is given back, and the exit
+    status is 0. Several replicas may share one PostgreSQL database.
+    """
+    # Until the event loop takes the signals over, SIGTERM stops start-up like Ctrl-C does.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        _run(ctx)
+    except KeyboardInterrupt:
+        warn("interrupted outside the running service (start-up or shut-down): stopped")
+
+
+def _run(ctx: click.Context) -> None:
+    from pipeline.bootstrap import build, replica_name
     from pipeline.scheduler import Runner
 
     settings = settings_from(ctx)
-    setup_logging(settings.log_level, json_lines=settings.log_json)
+    setup_logging(
+        settings.log_level,
+        json_lines=settings.log_json,
+        replica=replica_name(),
+        secrets=secret_values(settings, os.environ),
+    )
     runtime = build(settings, os.environ, polling=True, sending=True)
 
     async def main() -> None:
