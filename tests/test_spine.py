@@ -60,8 +60,18 @@ SECRET = "whsec_" + "c2VjcmV0LWZvci10ZXN0cy0xMjM0NTY3ODkw"
 @pytest.fixture
 def three_feeds(feed_server):
     feed_server.add("/dawn.xml", rss(FOLLOW_UPS, title="Dawn"), etag='"d1"')
-    feed_server.add("/bbc.json", json_feed(URDU, title="BBC Urdu"), last_modified="Mon, 01 Jun 2026 10:00:00 GMT", content_type="application/feed+json")
-    feed_server.add("/xinhua.atom", atom(CHINESE, title="Xinhua"), etag='"x1"', content_type="application/atom+xml")
+    feed_server.add(
+        "/bbc.json",
+        json_feed(URDU, title="BBC Urdu"),
+        last_modified="Mon, 01 Jun 2026 10:00:00 GMT",
+        content_type="application/feed+json",
+    )
+    feed_server.add(
+        "/xinhua.atom",
+        atom(CHINESE, title="Xinhua"),
+        etag='"x1"',
+        content_type="application/atom+xml",
+    )
     return [feed_server.url(p) for p in ("/dawn.xml", "/bbc.json", "/xinhua.atom")]
 
 
@@ -76,17 +86,29 @@ def poll_json(followup, config) -> dict:
     return json.loads(result.out)
 
 
-def test_a_poll_stores_items_and_matches_in_every_language(followup, write_config, db_url, three_feeds):
+def test_a_poll_stores_items_and_matches_in_every_language(
+    followup, write_config, db_url, three_feeds
+):
     config = write_config(db_url=db_url, feeds=three_feeds)
     report = poll_json(followup, config)
     assert report == {
-        "feeds": 3, "ok": 3, "not_modified": 0, "failed": 0,
-        "new_items": 5, "new_matches": report["new_matches"], "errors": [],
+        "feeds": 3,
+        "ok": 3,
+        "not_modified": 0,
+        "failed": 0,
+        "new_items": 5,
+        "new_matches": report["new_matches"],
+        "errors": [],
     }
     found = json.loads(followup("matches", "--format", "json", "--config", str(config)).out)
     titles = {m["title"] for m in found}
     assert "Cricket: Pakistan beat England by five wickets" not in titles
-    assert {FOLLOW_UPS[0]["title"], FOLLOW_UPS[1]["title"], URDU[0]["title"], CHINESE[0]["title"]} <= titles
+    assert {
+        FOLLOW_UPS[0]["title"],
+        FOLLOW_UPS[1]["title"],
+        URDU[0]["title"],
+        CHINESE[0]["title"],
+    } <= titles
     assert report["new_matches"] == len(found)
     first = next(m for m in found if m["title"] == FOLLOW_UPS[0]["title"])
     assert first["feed"] == three_feeds[0] and first["seed"] == "pk-alibaba-2026"
@@ -108,7 +130,9 @@ def test_a_second_poll_sends_conditional_requests_and_stores_nothing_new(
     assert headers["/bbc.json"]["If-Modified-Since"] == "Mon, 01 Jun 2026 10:00:00 GMT"
 
 
-def test_an_unchanged_body_without_validators_is_not_parsed_again(followup, write_config, feed_server):
+def test_an_unchanged_body_without_validators_is_not_parsed_again(
+    followup, write_config, feed_server
+):
     feed_server.add("/plain.xml", rss(FOLLOW_UPS))  # no ETag, no Last-Modified
     config = write_config(feeds=[feed_server.url("/plain.xml")])
     assert poll_json(followup, config)["ok"] == 1
@@ -131,7 +155,9 @@ def test_one_broken_feed_does_not_stop_the_others(
     assert all(e["error"] and "\n" not in e["error"] for e in report["errors"])
     assert report["new_items"] == 5
     stderr_lines = [line for line in result.err.splitlines() if line]
-    assert len(stderr_lines) == 3 and all(line.startswith("followup: feed ") for line in stderr_lines)
+    assert len(stderr_lines) == 3 and all(
+        line.startswith("followup: feed ") for line in stderr_lines
+    )
 
 
 def test_a_feed_that_changes_stores_only_its_new_items(followup, write_config, feed_server):
@@ -154,7 +180,9 @@ def test_the_same_story_in_two_feeds_is_matched_once_per_seed(followup, write_co
 def test_matches_since_compares_with_matched_at(followup, write_config, feed_server, three_feeds):
     config = write_config(feeds=three_feeds)
     poll_json(followup, config)
-    future = followup("matches", "--format", "json", "--since", "2999-01-01", "--config", str(config))
+    future = followup(
+        "matches", "--format", "json", "--since", "2999-01-01", "--config", str(config)
+    )
     assert json.loads(future.out) == []
     past = followup("matches", "--format", "json", "--since", "2000-01-01", "--config", str(config))
     assert len(json.loads(past.out)) >= 4
@@ -179,14 +207,21 @@ def channels_config(write_config, smtp_server, webhook_receiver, three_feeds, db
             db_url=db_url,
             feeds=three_feeds,
             digest=digest,
-            email={"host": "127.0.0.1", "port": smtp_server.port, "sender": "followup@example.org",
-                   "to": ["analyst@example.org"]},
+            email={
+                "host": "127.0.0.1",
+                "port": smtp_server.port,
+                "sender": "followup@example.org",
+                "to": ["analyst@example.org"],
+            },
             webhooks=[{"url": webhook_receiver.url, "secret_env": "HOOK_SECRET"}],
         )
+
     return make
 
 
-def test_a_digest_reaches_smtp_and_the_webhook_once(followup, channels_config, smtp_server, webhook_receiver):
+def test_a_digest_reaches_smtp_and_the_webhook_once(
+    followup, channels_config, smtp_server, webhook_receiver
+):
     config = channels_config()
     poll_json(followup, config)
     sent = followup("digest", "--send", "--config", str(config), env={"HOOK_SECRET": SECRET})
@@ -195,14 +230,20 @@ def test_a_digest_reaches_smtp_and_the_webhook_once(followup, channels_config, s
     assert message["Subject"] and "\n" not in message["Subject"]
     html = message.get_body(("html",)).get_content()
     assert "Alibaba Cloud to open its first data centre in Karachi" in visible_text(html)
-    assert "Alibaba Cloud to open its first data centre in Karachi" in message.get_body(("plain",)).get_content()
+    assert (
+        "Alibaba Cloud to open its first data centre in Karachi"
+        in message.get_body(("plain",)).get_content()
+    )
     assert "https://dawn.example/alibaba-cloud-karachi" in html
     assert "Cricket" not in html
     [post] = webhook_receiver.posts
     Webhook(signing_secret(SECRET)).verify(post.body, dict(post.headers))
     body = json.loads(post.body)
     assert len(body["matches"]) >= 4
-    assert all({"seed", "score", "title", "url", "feed", "published", "reasons"} <= set(m) for m in body["matches"])
+    assert all(
+        {"seed", "score", "title", "url", "feed", "published", "reasons"} <= set(m)
+        for m in body["matches"]
+    )
 
     again = followup("digest", "--send", "--config", str(config), env={"HOOK_SECRET": SECRET})
     assert again.code == 0
@@ -215,9 +256,20 @@ def test_matches_that_arrive_later_go_out_in_a_new_batch_with_a_new_id(
     config = channels_config()
     poll_json(followup, config)
     followup("digest", "--send", "--config", str(config), env={"HOOK_SECRET": SECRET})
-    feed_server.add("/dawn.xml", rss(FOLLOW_UPS + [{
-        "guid": "dawn-4", "title": "Ant Group's Easypaisa stake grows as Pakistan digital payments boom",
-        "link": "https://dawn.example/easypaisa"}]), etag='"d2"')
+    feed_server.add(
+        "/dawn.xml",
+        rss(
+            FOLLOW_UPS
+            + [
+                {
+                    "guid": "dawn-4",
+                    "title": "Ant Group's Easypaisa stake grows as Pakistan digital payments boom",
+                    "link": "https://dawn.example/easypaisa",
+                }
+            ]
+        ),
+        etag='"d2"',
+    )
     poll_json(followup, config)
     followup("digest", "--send", "--config", str(config), env={"HOOK_SECRET": SECRET})
     first, second = webhook_receiver.posts
@@ -279,7 +331,9 @@ def test_a_crash_between_sending_and_recording_resends_the_same_batch_id(
     assert crashed.code == 1 and "database went away" in crashed.err
     monkeypatch.setattr(Store, "finish_batch", real_finish)
     _expire_leases(config)  # as a crashed replica's lease does, after lease_seconds
-    assert followup("digest", "--send", "--config", str(config), env={"HOOK_SECRET": SECRET}).code == 0
+    assert (
+        followup("digest", "--send", "--config", str(config), env={"HOOK_SECRET": SECRET}).code == 0
+    )
     first, second = webhook_receiver.posts
     assert first.headers["webhook-id"] == second.headers["webhook-id"]
     assert first.body == second.body
@@ -308,7 +362,9 @@ def test_digest_dry_run_renders_html_and_marks_nothing(
     assert "Alibaba Cloud to open its first data centre in Karachi" in visible_text(out.read_text())
     assert followup("digest", "--dry-run", "--out", str(out), "--config", str(config)).code == 0
     assert smtp_server.messages == [] and webhook_receiver.posts == []
-    assert followup("digest", "--send", "--config", str(config), env={"HOOK_SECRET": SECRET}).code == 0
+    assert (
+        followup("digest", "--send", "--config", str(config), env={"HOOK_SECRET": SECRET}).code == 0
+    )
     assert len(smtp_server.messages) == 1
 
 
