@@ -8,23 +8,32 @@ in a thread, and stop when the test ends.
         ...; [message] = smtp_server.messages      # email.message.EmailMessage, parsed
         webhook_receiver.respond_with(503, 503, 200)
         ...; [(headers, body), ...] = webhook_receiver.posts
+
+    def test_y(make_smtp_server):                  # STARTTLS or implicit TLS, with a login
+        server = make_smtp_server("starttls", login=("user", "pw"))
+        target = server.target(username="user", password="pw")  # trusts the test CA
 """
 
 from __future__ import annotations
 
 import email
 import email.policy
+import shutil
 import socket
+import ssl
+import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, NamedTuple
+from pathlib import Path
+from typing import Any, Literal, NamedTuple
 
 import pytest
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from pipeline.digest import DigestContext
 from pipeline.notify.email import EmailTarget
@@ -33,19 +42,41 @@ from pipeline.types import FeedHealth, Match, Reason
 # ---------------------------------------------------------------------------- SMTP
 
 
+@dataclass(frozen=True)
+class TlsFiles:
+    """A self-signed certificate for 127.0.0.1 and localhost; ``cert`` is also the CA."""
+
+    cert: Path
+    key: Path
+
+    def server_context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(self.cert, self.key)
+        return context
+
+
 @dataclass
 class SmtpServer:
     """aiosmtpd on 127.0.0.1:``port``. ``messages`` are the received emails, parsed with
-    ``email.policy.default``; ``envelopes`` are (mail_from, rcpt_tos) per message.
+    ``email.policy.default``; ``envelopes`` are (mail_from, rcpt_tos) per message and
+    ``secure`` says whether each came over TLS.
 
-    ``stop()`` closes the port (a client then gets "connection refused") and ``start()``
-    opens it again on the same port, to simulate an SMTP server that is down, then up.
+    ``security`` is "none", "starttls" (offered and required) or "tls" (implicit);
+    ``login`` = (user, password) enables AUTH (required, except with implicit TLS) and
+    ``logins`` records each successful one. ``stop()`` closes the port (a client
+    then gets "connection refused") and ``start()`` opens it again on the same port, to
+    simulate an SMTP server that is down, then up.
     """
 
     port: int
     host: str = "127.0.0.1"
+    security: Literal["none", "starttls", "tls"] = "none"
+    tls: TlsFiles | None = None
+    login: tuple[str, str] | None = None
     messages: list[EmailMessage] = field(default_factory=list)
     envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
+    secure: list[bool] = field(default_factory=list)
+    logins: list[str] = field(default_factory=list)
     _controller: Controller | None = None
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
@@ -53,11 +84,42 @@ class SmtpServer:
         assert isinstance(message, EmailMessage)
         self.messages.append(message)
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        # session.ssl is set by STARTTLS only; implicit TLS shows on the transport.
+        implicit = server.transport.get_extra_info("ssl_object") is not None
+        self.secure.append(session.ssl is not None or implicit)
         return "250 Message accepted for delivery"
+
+    def _authenticate(
+        self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any
+    ) -> AuthResult:
+        expected = LoginPassword(*(part.encode() for part in self.login or ("", "")))
+        if success := self.login is not None and data == expected:
+            self.logins.append(self.login[0])
+        # handled=False: aiosmtpd answers 235/535 itself.
+        return AuthResult(success=success, handled=False)
+
+    def _options(self) -> dict[str, Any]:
+        options: dict[str, Any] = {}
+        if self.security != "none":
+            assert self.tls is not None, "a TLS server needs TlsFiles"
+            context = self.tls.server_context()
+            if self.security == "tls":
+                # aiosmtpd only counts STARTTLS as TLS for AUTH (and warns when AUTH is
+                # required without it), so here AUTH is offered, not required; ``logins``
+                # shows whether the client logged in.
+                options.update(ssl_context=context, auth_require_tls=False)
+            else:
+                options.update(tls_context=context, require_starttls=True)
+        if self.login:
+            options.update(authenticator=self._authenticate)
+            options["auth_required"] = self.security != "tls"
+        return options
 
     def start(self) -> None:
         if self._controller is None:
-            self._controller = Controller(self, hostname=self.host, port=self.port)
+            self._controller = Controller(
+                self, hostname=self.host, port=self.port, **self._options()
+            )
             self._controller.start()
 
     def stop(self) -> None:
@@ -66,16 +128,17 @@ class SmtpServer:
             self._controller = None
 
     def target(self, **changes: Any) -> EmailTarget:
-        """An ``EmailTarget`` for this server (plain SMTP, no login), with ``changes``."""
+        """An ``EmailTarget`` for this server (its security, no login), with ``changes``."""
         values: dict[str, Any] = {
             "host": self.host,
             "port": self.port,
             "sender": "followup@example.org",
             "to": ("analyst@example.org",),
-            "security": "none",
+            "security": self.security,
             "username": None,
             "password": None,
             "timeout": 5.0,
+            "ca_file": str(self.tls.cert) if self.tls else None,
         }
         return EmailTarget(**{**values, **changes})
 
@@ -97,6 +160,42 @@ def smtp_server() -> Iterator[SmtpServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
+    """A throwaway self-signed certificate (openssl CLI), valid for 127.0.0.1 and localhost."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.fail("the openssl command is needed to make a test certificate")
+    folder = tmp_path_factory.mktemp("tls")
+    files = TlsFiles(cert=folder / "cert.pem", key=folder / "key.pem")
+    command = [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"]
+    command += ["-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"]
+    command += ["-keyout", str(files.key), "-out", str(files.cert)]
+    subprocess.run(command, check=True, capture_output=True, timeout=60)
+    return files
+
+
+@pytest.fixture
+def make_smtp_server(tls_files: TlsFiles) -> Iterator[Callable[..., SmtpServer]]:
+    """Start an ``SmtpServer(security=..., login=...)`` with the test certificate; every
+    server started is stopped at teardown."""
+    started: list[SmtpServer] = []
+
+    def make(
+        security: Literal["none", "starttls", "tls"] = "none", login: tuple[str, str] | None = None
+    ) -> SmtpServer:
+        server = SmtpServer(port=free_port(), security=security, tls=tls_files, login=login)
+        server.start()
+        started.append(server)
+        return server
+
+    try:
+        yield make
+    finally:
+        for server in started:
+            server.stop()
 
 
 # ---------------------------------------------------------------------------- webhooks

@@ -72,6 +72,7 @@ def test_headers_come_from_our_settings_and_the_message_id_from_the_delivery(smt
     assert message["Auto-Submitted"] == "auto-generated"
     assert message["Date"].datetime.tzinfo is not None
     assert smtp_server.envelopes == [("followup@example.org", ["analyst@example.org"])]
+    assert smtp_server.secure == [False]  # security "none": plain SMTP, as configured
 
 
 def test_a_retry_of_the_same_delivery_carries_the_same_message_id(smtp_server):
@@ -171,3 +172,29 @@ def test_the_date_header_is_the_time_given():
     target = EmailTarget("127.0.0.1", 25, "f@example.org", ("a@example.org",))
     message = build_message(delivery(), target, datetime(2026, 11, 28, 3, tzinfo=UTC))
     assert message["Date"] == "Sat, 28 Nov 2026 03:00:00 +0000"
+
+
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+def test_tls_with_login_delivers_over_an_encrypted_connection(make_smtp_server, security):
+    server = make_smtp_server(security, login=("digest", "s3cret"))
+    send(EmailNotifier("email", server.target(username="digest", password="s3cret")), delivery())
+    assert len(server.messages) == 1 and server.secure == [True]
+    assert server.logins == ["digest"]
+
+
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+def test_a_certificate_we_do_not_trust_is_refused(make_smtp_server, security):
+    server = make_smtp_server(security)
+    notifier = EmailNotifier("email", server.target(ca_file=None))  # the system CAs only
+    with pytest.raises(DeliveryError, match="CERTIFICATE_VERIFY_FAILED"):
+        send(notifier, delivery())
+    assert server.messages == []
+
+
+def test_a_wrong_password_is_a_delivery_error(make_smtp_server):
+    server = make_smtp_server("starttls", login=("digest", "s3cret"))
+    notifier = EmailNotifier("email", server.target(username="digest", password="wrong"))
+    with pytest.raises(DeliveryError, match="SMTPAuthenticationError") as caught:
+        send(notifier, delivery())
+    assert "wrong" not in str(caught.value)
+    assert server.messages == []
