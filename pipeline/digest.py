@@ -136,7 +136,7 @@ def render_alert(match: Match, ctx: DigestContext) -> DigestMessage:
     matched = _local(match.matched_at, ctx).strftime("%d %b %Y, %H:%M")
     values.update(figures=None, failing=[], period=f"matched {matched} ({_zone_name(ctx)})")
     values["preview"] = f"{_BADGES[match.kind]} for {_id(match.seed)}, score {match.score:.2f}"
-    subject = f"{ctx.product} alert: {_BADGES[match.kind].lower()} for {_id(match.seed)}"
+    subject = f"{clean(ctx.product, 40)} alert: {_BADGES[match.kind].lower()} for {_id(match.seed)}"
     return DigestMessage(subject=f"{subject} (score {match.score:.2f})", **_render(values))
 
 
@@ -187,12 +187,12 @@ def json_payload(
 
 def digest_subject(matches: Sequence[Match], ctx: DigestContext) -> str:
     """Counts, seed ids and a date: never feed text."""
-    day = _local(ctx.period_end, ctx).strftime("%d %b %Y")
+    day, product = _local(ctx.period_end, ctx).strftime("%d %b %Y"), clean(ctx.product, 40)
     if not matches:
-        return f"{ctx.product}: no new follow-ups ({day})"
+        return f"{product}: no new follow-ups ({day})"
     seeds = sorted({_id(match.seed) for match in matches})
     named = ", ".join(seeds[:2]) + (f" and {len(seeds) - 2} more" if len(seeds) > 2 else "")
-    return f"{ctx.product}: {_plural(len(matches), 'new follow-up')} for {named} ({day})"
+    return f"{product}: {_plural(len(matches), 'new follow-up')} for {named} ({day})"
 
 
 def seed_views(matches: Sequence[Match], ctx: DigestContext) -> list[SeedView]:
