@@ -3,8 +3,8 @@
     Fetcher.fetch(FetchRequest) -> Fetched | NotModified | FetchError
     Fetcher.fetch_many(requests) -> async iterator of (request, result), as they complete
 
-One ``httpx.AsyncClient`` is reused for every request (connection pooling, HTTP/2 where a
-TLS server offers it). What httpx does not do for us, we do here:
+Clients are reused across requests (connection pooling, HTTP/2 where a TLS server offers
+it): one ``httpx.AsyncClient`` per origin, sharing one SSL context (see ``Fetcher._client``). What httpx does not do for us, we do here:
 
 - a whole-request deadline (``asyncio.timeout``): httpx's read timeout is per chunk, so a
   body trickled one byte at a time would never trip it;
@@ -26,6 +26,7 @@ import asyncio
 import hashlib
 import ipaddress
 import socket
+import ssl
 import zlib
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
@@ -100,25 +101,25 @@ FetchResult = Fetched | NotModified | FetchError
 
 
 class Fetcher:
-    """Owns one ``httpx.AsyncClient``; use as ``async with Fetcher(limits) as fetcher``."""
+    """Owns the HTTP clients; use as ``async with Fetcher(limits) as fetcher`` in one event loop."""
 
     def __init__(self, limits: FetchLimits | None = None) -> None:
         self.limits = limits or FetchLimits()
-        self._client: httpx.AsyncClient | None = None
+        self._clients: dict[tuple[str, str, int], httpx.AsyncClient] = {}
+        self._ssl: ssl.SSLContext | None = None
         self._global = asyncio.Semaphore(self.limits.max_concurrency)
         self._origins: dict[tuple[str, str, int], asyncio.Semaphore] = {}
         self._allowed = tuple(ipaddress.ip_network(net) for net in self.limits.allowed_networks)
 
     async def __aenter__(self) -> Fetcher:
-        self._client = _make_client(self.limits)
+        self._ssl = httpx.create_ssl_context()  # built once: loading CA certificates is slow
         return self
 
     async def __aexit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        clients, self._clients, self._ssl = list(self._clients.values()), {}, None
+        await asyncio.gather(*(client.aclose() for client in clients))
 
     async def fetch(self, request: FetchRequest) -> FetchResult:
         """Fetch one feed. Never raises for the feed's faults: they come back as ``FetchError``."""
@@ -191,7 +192,7 @@ class Fetcher:
             async with asyncio.timeout_at(deadline):
                 if request.check_ssrf and not self.limits.allow_private:
                     await self._check_public(request, origin[1], origin[2])
-                return await self._exchange(request, url)
+                return await self._exchange(request, url, self._client(origin))
         except TimeoutError:
             raise FetchError(
                 request.url, f"timed out after {self.limits.total_timeout:g}s (whole request)"
@@ -201,13 +202,16 @@ class Fetcher:
         except (httpx.InvalidURL, OSError) as exc:
             raise FetchError(request.url, f"{type(exc).__name__}: {_first_line(exc)}") from None
 
-    async def _exchange(self, request: FetchRequest, url: str) -> _Response | _Redirect:
-        assert self._client is not None, "use Fetcher as an async context manager"
-        response = await self._client.send(
-            self._client.build_request("GET", url, headers=_conditional(request)), stream=True
+    async def _exchange(
+        self, request: FetchRequest, url: str, client: httpx.AsyncClient
+    ) -> _Response | _Redirect:
+        response = await client.send(
+            client.build_request("GET", url, headers=_conditional(request)), stream=True
         )
         try:
             status = response.status_code
+            if status in REDIRECTS or status == 304 or status >= 400:
+                await _drain(response)
             if status in REDIRECTS:
                 return _Redirect(status, response.headers.get("location"))
             if status == 304:
@@ -218,6 +222,18 @@ class Fetcher:
             return _Response(status, body, response.headers)
         finally:
             await response.aclose()
+
+    def _client(self, origin: tuple[str, str, int]) -> httpx.AsyncClient:
+        """One small connection pool per origin.
+
+        httpcore's pool does work quadratic in its own size on every request; one pool of at
+        most ``per_origin`` connections per origin keeps the cost per request flat.
+        """
+        client = self._clients.get(origin)
+        if client is None:
+            assert self._ssl is not None, "use Fetcher as an async context manager"
+            client = self._clients[origin] = _make_client(self.limits, self._ssl)
+        return client
 
     def _origin_slot(self, origin: tuple[str, str, int]) -> asyncio.Semaphore:
         slot = self._origins.get(origin)
@@ -251,18 +267,18 @@ class _Response:
     headers: httpx.Headers
 
 
-def _make_client(limits: FetchLimits) -> httpx.AsyncClient:
+def _make_client(limits: FetchLimits, context: ssl.SSLContext) -> httpx.AsyncClient:
     timeout = httpx.Timeout(
         connect=limits.connect_timeout,
         read=limits.read_timeout,
         write=limits.read_timeout,
         pool=limits.total_timeout,
     )
-    pool = httpx.Limits(
-        max_connections=limits.max_concurrency, max_keepalive_connections=limits.max_concurrency
-    )
+    # The semaphores bound concurrency; the pool only keeps this origin's connections alive.
+    pool = httpx.Limits(max_connections=None, max_keepalive_connections=limits.per_origin)
     return httpx.AsyncClient(
         http2=limits.http2,
+        verify=context,
         timeout=timeout,
         limits=pool,
         follow_redirects=False,  # followed by hand: scheme and SSRF checks on every hop
@@ -374,6 +390,14 @@ async def _read_body(url: str, response: httpx.Response, max_bytes: int) -> byte
         chunks.append(decoder.feed(raw))
     chunks.append(decoder.finish())
     return b"".join(chunks)
+
+
+async def _drain(response: httpx.Response, limit: int = 65_536) -> None:
+    """Read a small unwanted body, so the connection goes back to the pool instead of closing."""
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) <= limit:
+        async for _chunk in response.aiter_raw():
+            pass
 
 
 class _Decoder:
