@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,6 +12,7 @@ import click
 
 from pipeline.cli.common import EXIT_FAILED, config_option, die, settings_from, warn
 from pipeline.errors import FetchError, InputError
+from pipeline.types import FeedHealth
 
 
 @click.group()
@@ -43,8 +45,9 @@ def _ago(moment: datetime | None, now: datetime) -> str:
 @feeds.command("list")
 @config_option
 @click.option("--failing", is_flag=True, help="Only feeds whose last poll failed.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 @click.pass_context
-def list_feeds(ctx: click.Context, failing: bool) -> None:
+def list_feeds(ctx: click.Context, failing: bool, fmt: str) -> None:
     """Each feed's health: last success, last error, consecutive failures, items per day."""
     from rich.console import Console
     from rich.table import Table
@@ -53,15 +56,16 @@ def list_feeds(ctx: click.Context, failing: bool) -> None:
     store = _store(ctx)
     now = datetime.now(UTC)
     try:
-        health = store.feed_health(now)
+        health = [f for f in store.feed_health(now) if f.consecutive_failures or not failing]
     finally:
         store.engine.dispose()
+    if fmt == "json":
+        click.echo(json.dumps([_feed_json(f) for f in health], ensure_ascii=False, indent=1))
+        return
     table = Table(expand=True)
     for column in ("feed", "last success", "next poll", "failures", "items/day", "last error"):
         table.add_column(column, overflow="fold")
     for feed in health:
-        if failing and not feed.consecutive_failures:
-            continue
         state = "retired (410)" if feed.retired else _ago(feed.next_poll_at, now)
         table.add_row(
             Text(feed.name or feed.url) + Text(f"\n{feed.url}", style="dim")
@@ -74,6 +78,21 @@ def list_feeds(ctx: click.Context, failing: bool) -> None:
             Text((feed.last_error or "")[:200], style="red"),
         )
     Console().print(table)
+
+
+def _feed_json(feed: FeedHealth) -> dict[str, object]:
+    stamp = lambda moment: moment.isoformat() if moment else None  # noqa: E731
+    return {
+        "url": feed.url,
+        "name": feed.name,
+        "last_success": stamp(feed.last_success_at),
+        "last_error": feed.last_error,
+        "consecutive_failures": feed.consecutive_failures,
+        "failing_since": stamp(feed.failing_since),
+        "next_poll": None if feed.retired else stamp(feed.next_poll_at),
+        "items_per_day": feed.items_per_day,
+        "retired": feed.retired,
+    }
 
 
 @feeds.command()

@@ -1,0 +1,38 @@
+# One task runner: the README and .ci/run call exactly these targets.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+
+.PHONY: install run test lint typecheck bench serve
+
+$(BIN)/followup: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+install: $(BIN)/followup
+
+# The main job on SQLite with the shipped config: poll every feed once.
+run: install
+	$(BIN)/followup poll --once
+
+test: install
+	$(BIN)/pytest -q
+
+lint: install
+	$(BIN)/ruff check pipeline tests bench
+	$(BIN)/ruff format --check pipeline tests bench
+	$(BIN)/lint-imports
+
+typecheck: install
+	$(BIN)/mypy pipeline
+
+bench: install
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python bench/classify_bench.py
+	$(BIN)/python bench/poll_bench.py --quick
+	$(BIN)/python bench/storage_bench.py --quick
+
+serve: install
+	$(BIN)/followup serve
