@@ -216,6 +216,7 @@ class WebhookReceiver:
         self.posts: list[Post] = []
         self.paths: list[str] = []
         self.default_status = 200
+        self.response_headers: dict[str, str] = {}  # sent with every answer, e.g. Retry-After
         self._statuses: list[int] = []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -247,6 +248,8 @@ class WebhookReceiver:
                     receiver.paths.append(self.path)
                 status = receiver._next_status()
                 self.send_response(status)
+                for name, value in receiver.response_headers.items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 

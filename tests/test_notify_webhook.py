@@ -15,9 +15,9 @@ from pipeline.digest import render_digest, render_webhook_body
 from pipeline.errors import ConfigError, DeliveryError
 from pipeline.notify.base import Notifier
 from pipeline.notify.email import EmailNotifier
-from pipeline.notify.webhook import WebhookNotifier, signing_secret
+from pipeline.notify.webhook import WebhookNotifier, WebhookStatusError, retry_after, signing_secret
 from pipeline.types import Delivery
-from tests.fixtures_delivery import sample_digest
+from tests.fixtures_delivery import NOW, sample_digest
 
 WHSEC = "whsec_" + base64.b64encode(b"a 24-byte random secret!").decode()
 PLAIN = "correct horse battery staple"
@@ -109,7 +109,8 @@ def test_503_twice_then_200_sends_the_same_signed_batch_with_the_same_webhook_id
     webhook_receiver.respond_with(503, 503, 200)
     item = delivery(id="msg_retry")
     outcomes = post(webhook_receiver.url, WHSEC, item, item, item)
-    assert [type(o).__name__ for o in outcomes] == ["DeliveryError", "DeliveryError", "NoneType"]
+    assert [isinstance(o, DeliveryError) for o in outcomes] == [True, True, False]
+    assert outcomes[2] is None
     assert [headers["webhook-id"] for headers, _ in webhook_receiver.posts] == ["msg_retry"] * 3
     assert {body for _, body in webhook_receiver.posts} == {item.body}
     for headers, body in webhook_receiver.posts:
@@ -185,3 +186,18 @@ def test_both_channels_have_the_notifier_shape(smtp_server):
 
     for notifier in asyncio.run(build()):
         assert notifier.channel and inspect.iscoroutinefunction(notifier.send)
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [("120", 120.0), ("Sat, 28 Nov 2026 03:05:00 GMT", 300.0), ("soon", None), ("999999", 86400.0)],
+)
+def test_a_retry_after_header_is_reported_in_seconds(webhook_receiver, header, seconds):
+    webhook_receiver.respond_with(503)
+    webhook_receiver.response_headers = {"Retry-After": header}
+    [error] = post(webhook_receiver.url, WHSEC, delivery())
+    assert isinstance(error, WebhookStatusError) and error.status == 503
+    if header.startswith("Sat"):  # an HTTP-date: compare with a fixed clock
+        assert retry_after(header, NOW) == seconds
+    else:
+        assert error.retry_after == seconds

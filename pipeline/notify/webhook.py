@@ -13,6 +13,7 @@ import base64
 import binascii
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 
 import httpx
 from standardwebhooks import Webhook
@@ -21,6 +22,17 @@ from pipeline.errors import ConfigError, DeliveryError, delivery_errors
 from pipeline.types import Delivery
 
 SECRET_PREFIX = "whsec_"
+MAX_RETRY_AFTER = 86_400.0  # a receiver cannot park a channel for more than a day
+
+
+class WebhookStatusError(DeliveryError):
+    """The receiver answered with a status outside 2xx. ``retry_after`` (seconds) is the
+    receiver's wish from a Retry-After header, when it sent one; the service may use it
+    instead of its own backoff."""
+
+    def __init__(self, channel: str, status: int, reason: str, retry_after: float | None) -> None:
+        self.status, self.retry_after = status, retry_after
+        super().__init__(channel, f"HTTP {status} {reason}".strip())
 
 
 def signing_secret(value: str) -> bytes:
@@ -69,8 +81,9 @@ class WebhookNotifier:
                 response = await self.client.send(request, stream=True)
                 await response.aclose()  # the body is not ours to read: status only
         if not 200 <= response.status_code < 300:
-            raise DeliveryError(
-                self.channel, f"HTTP {response.status_code} {response.reason_phrase}".strip()
+            wait = retry_after(response.headers.get("retry-after"), datetime.now(UTC))
+            raise WebhookStatusError(
+                self.channel, response.status_code, response.reason_phrase, wait
             )
 
     def headers(self, delivery: Delivery, stamp: datetime) -> dict[str, str]:
@@ -82,3 +95,19 @@ class WebhookNotifier:
             "webhook-timestamp": str(int(stamp.timestamp())),
             "webhook-signature": signature,
         }
+
+
+def retry_after(value: str | None, now: datetime) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or HTTP-date), within [0, a day]."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = (
+            float(value)
+            if value.isdigit()
+            else (parsedate_to_datetime(value) - now).total_seconds()
+        )
+    except (TypeError, ValueError, IndexError):
+        return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
