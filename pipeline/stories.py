@@ -114,11 +114,14 @@ def canonical_url(url: str | None) -> str | None:
         return None
     try:
         parts = urlsplit(url.strip())
+        port = parts.port  # raises ValueError when out of range
     except ValueError:
         return None
     host = (parts.hostname or "").removeprefix("www.")
     if not host:
         return None
+    if port and port not in (80, 443):
+        host = f"{host}:{port}"
     query = [
         (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k)
     ]

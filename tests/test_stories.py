@@ -54,6 +54,10 @@ def test_the_same_url_is_one_story_whatever_its_tracking_parameters_and_title():
         canonical_url("https://www.dawn.com/news/1?utm_source=x&b=2&a=1")
         == "//dawn.com/news/1?a=1&b=2"
     )
+    assert canonical_url("http://dawn.com:8080/news/1") == "//dawn.com:8080/news/1"
+    assert canonical_url("https://dawn.com:443/news/1") == "//dawn.com/news/1"
+    assert canonical_url("http://dawn.com:99999/x") is None
+    assert canonical_url("not a url") is None
 
 
 def test_outlet_suffixes_case_and_punctuation_do_not_change_the_story_key():
