@@ -79,7 +79,8 @@ def cluster_stories(matches: Sequence[Match]) -> list[Story]:
     by_key: dict[str, int] = {}
     for match in sorted(matches, key=_order):
         title = normalize_title(match.title)
-        key = match.story or story_key(match.title)
+        # A title without words ("", "…", emoji) says nothing: only its URL can group it.
+        key = (match.story or story_key(match.title)) if title else ""
         url = canonical_url(match.url)
         index = _find(match, title, key, url, groups, titles, by_url, by_key)
         if index is None:
@@ -87,7 +88,8 @@ def cluster_stories(matches: Sequence[Match]) -> list[Story]:
             groups.append([])
             titles.append(title)
         groups[index].append(match)
-        by_key.setdefault(key, index)
+        if key:
+            by_key.setdefault(key, index)
         if url:
             by_url.setdefault(url, index)
     return [_story(group) for group in groups]
@@ -95,9 +97,14 @@ def cluster_stories(matches: Sequence[Match]) -> list[Story]:
 
 def story_key(title: str) -> str:
     """A short stable key: equal for titles with the same words in any case, order or
-    punctuation, with or without an outlet suffix. 16 hex characters."""
+    punctuation, with or without an outlet suffix. 16 hex characters.
+
+    A title without words gets the key of its raw text, so "" and "…" do not share one
+    with every other wordless title (identical raw titles still do: group those by URL).
+    """
     words = sorted(set(normalize_title(title).split()))
-    return hashlib.sha256(" ".join(words).encode()).hexdigest()[:16]
+    text = " ".join(words) if words else f"raw:{title}"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def normalize_title(title: str) -> str:
@@ -161,8 +168,10 @@ def _find(
 ) -> int | None:
     if url and url in by_url:
         return by_url[url]
-    if key in by_key:
+    if key and key in by_key:
         return by_key[key]
+    if not title:
+        return None
     first = max(len(groups) - WINDOW, 0)
     moment = when(match)
     # Groups are created newest first, so the window's newest leads are the furthest away.

@@ -170,3 +170,20 @@ def test_clustering_thousands_of_distinct_titles_is_bounded_work():
     # an all-pairs pass (18 million comparisons) would take many seconds.
     assert WINDOW == 64
     assert elapsed < 3.0
+
+
+def test_titles_without_words_are_not_grouped_by_title():
+    matches = [
+        sample_match(1, "", url="https://a.example/1"),
+        sample_match(2, "", url="https://a.example/2"),
+        sample_match(3, "…", url="https://a.example/1?utm_medium=rss"),
+        sample_match(4, "🔥🔥", story=story_key("🔥🔥"), url=None),
+        sample_match(5, "🔥🔥", story=story_key("🔥🔥"), url=None),
+    ]
+    assert [[m.id for m in story.matches] for story in cluster_stories(matches)] == [
+        [1, 3],
+        [2],
+        [4],
+        [5],
+    ]
+    assert story_key("") != story_key("…")
