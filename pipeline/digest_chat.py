@@ -27,7 +27,10 @@ DISCORD_TITLE_CHARS = 256
 DISCORD_DESCRIPTION_CHARS = 4096
 DISCORD_TOTAL_CHARS = 6000
 
-_DISCORD_MARKDOWN = re.compile(r"([\\*_~`|>#\-\[\]()<:!])")
+# Inline markup anywhere (emphasis, code, spoilers, masked links, <@mentions>), block
+# markup (headings, quotes, lists) only where it counts: at the start of a line.
+_DISCORD_INLINE = re.compile(r"([\\*_~`|\[\]<])")
+_DISCORD_LINE_START = re.compile(r"^(\s*)([-#>])", re.MULTILINE)
 
 
 def slack(
@@ -97,7 +100,8 @@ def slack_url(url: str) -> str:
 
 def discord_escape(text: str) -> str:
     # A zero-width space after "@" stops mentions even where allowed_mentions is ignored.
-    return _DISCORD_MARKDOWN.sub(r"\\\1", text).replace("@", "@\u200b")
+    escaped = _DISCORD_LINE_START.sub(r"\1\\\2", _DISCORD_INLINE.sub(r"\\\1", text))
+    return escaped.replace("@", "@\u200b")
 
 
 def discord_url(url: str) -> str:

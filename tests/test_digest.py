@@ -20,6 +20,7 @@ from pipeline.digest import (
     safe_url,
     trend,
 )
+from pipeline.digest_chat import discord_escape
 from pipeline.types import Reason
 from tests.fixtures_delivery import NOW, sample_digest, sample_match
 
@@ -271,9 +272,16 @@ def test_discord_bodies_escape_markdown_and_mentions():
     assert body["allowed_mentions"] == {"parse": []}
     description = body["embeds"][0]["description"]
     assert "@\u200beveryone" in description and "@everyone" not in description
-    assert r"\*\*big\*\*" in description and r"\[click\]\(https\://evil.example\)" in description
-    assert r"\`code\` \_x\_ \~\~y\~\~ \> quote" in description
+    assert r"\*\*big\*\* \[click\](https://evil.example)" in description
+    assert r"\`code\` \_x\_ \~\~y\~\~ > quote" in description
     assert "(https://news.example.org/1)" in description
+
+
+def test_discord_block_markup_is_escaped_only_at_the_start_of_a_line():
+    assert discord_escape("# Title\n> quote\n - item a-b #3 > 2") == (
+        "\\# Title\n\\> quote\n \\- item a-b #3 > 2"
+    )
+    assert discord_escape("<@123> <#456> <t:1:R>") == "\\<@\u200b123> \\<#456> \\<t:1:R>"
 
 
 def big_batch(count: int):
