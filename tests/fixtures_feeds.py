@@ -25,7 +25,8 @@ Fixtures (registered by ``tests/conftest.py`` through ``pytest_plugins``):
     ``feed_server.trickle(chunk, interval)`` (send headers, then one chunk per interval
     until the client leaves) and ``redirect(location, status)``.
     Unknown paths get 404. ``requests`` logs every request as ``Logged(method, path,
-    headers)`` in arrival order; ``clear_log()`` empties it.
+    headers, client)`` in arrival order (``client`` tells connections apart); ``clear_log()``
+    empties it.
 
 ``closed_port_url``
     ``http://127.0.0.1:<port>/feed.xml`` where nothing listens (connection refused).
@@ -73,6 +74,7 @@ class Logged:
     method: str
     path: str
     headers: Message
+    client: tuple[str, int] = ("", 0)  # the client's address: one port per TCP connection
 
 
 @dataclass
@@ -142,7 +144,8 @@ class FeedServer:
     def _log(self, request: BaseHTTPRequestHandler) -> Route | None:
         path = request.path.split("?", 1)[0]
         with self.lock:
-            self.requests.append(Logged(request.command, request.path, request.headers))
+            logged = Logged(request.command, request.path, request.headers, request.client_address)
+            self.requests.append(logged)
             return self.routes.get(path) or self.routes.get(request.path)
 
 

@@ -77,6 +77,21 @@ def test_no_conditional_headers_are_sent_without_validators(feed_server: FeedSer
     assert "If-None-Match" not in headers and "If-Modified-Since" not in headers
 
 
+def test_connections_are_kept_alive_across_304s_and_redirects(feed_server: FeedServer) -> None:
+    url = feed_server.add("/f.xml", BODY, etag='"v1"')
+    moved = feed_server.add("/moved", handler=redirect("/f.xml", 302))
+
+    async def run() -> None:
+        async with Fetcher() as fetcher:
+            for _ in range(3):
+                assert isinstance(await fetcher.fetch(FetchRequest(url, etag='"v1"')), NotModified)
+                assert isinstance(await fetcher.fetch(FetchRequest(moved)), Fetched)
+
+    asyncio.run(run())
+    assert len(feed_server.requests) == 9
+    assert len({logged.client for logged in feed_server.requests}) == 1
+
+
 def test_a_body_with_the_known_hash_is_marked_unchanged(feed_server: FeedServer) -> None:
     url = feed_server.add("/f.xml", BODY)
     first = fetch(url)
