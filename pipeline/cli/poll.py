@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 import signal
 from typing import TYPE_CHECKING
 
@@ -42,10 +45,26 @@ def poll(ctx: click.Context, once: bool, as_json: bool, verbose: bool) -> None:
     runtime = build(settings, os.environ, polling=True, sending=_alerts_on(settings))
     try:
         runtime.service.prepare()
-        report = asyncio.run(_poll(runtime, force=once))
+        with _progress(enabled=not as_json and sys.stderr.isatty()) as update:
+            runtime.service.poller.on_progress = update
+            report = asyncio.run(_poll(runtime, force=once))
     finally:
         runtime.close_sync()
     _print_report(report, as_json)
+
+
+@contextmanager
+def _progress(*, enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on an interactive terminal; nothing under --json or in a pipe."""
+    if not enabled:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    columns = ("polling", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, transient=True) as bar:
+        task = bar.add_task("poll", total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
 def _alerts_on(settings: Settings) -> bool:

@@ -15,17 +15,17 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
 from pipeline.cadence import Cadence, next_poll
-from pipeline.errors import FeedError, FetchError
+from pipeline.errors import FeedError, FetchError, StorageError
 from pipeline.fetching import Fetched, FetchRequest, NotModified
-from pipeline.service.analysis import AnalysedItem, Analysis, analyse_in_worker
+from pipeline.service.analysis import Analysis, analyse_in_worker
 from pipeline.storage.store import FeedState, NewMatch, PollRecord, SavedPoll, Store, StoredItem
 from pipeline.types import FeedOutcome, PollReport
 
@@ -49,8 +49,11 @@ class Poller:
     lease_seconds: int
     clock: Callable[[], datetime]
     on_new_matches: Callable[[tuple[int, ...]], None] | None = None
+    on_progress: Callable[[int, int], None] | None = None  # (feeds done, feeds claimed)
     rng: random.Random = field(default_factory=random.Random)
     analyse: Callable[[bytes, str, str | None], Analysis] = analyse_in_worker
+    _claimed: int = 0
+    _done: int = 0
 
     async def poll(
         self,
@@ -64,6 +67,7 @@ class Poller:
         Once ``stopping()`` is true no further batch is claimed; the current one finishes.
         """
         outcomes: list[FeedOutcome] = []
+        self._claimed = self._done = 0
         async with self.open_fetcher() as fetcher:
             for _ in range(max_batches):
                 if stopping():
@@ -74,6 +78,7 @@ class Poller:
                 )
                 if not feeds:
                     break
+                self._claimed += len(feeds)
                 outcomes += await self._poll_batch(fetcher, feeds)
                 if force or len(feeds) < limit:
                     break
@@ -93,10 +98,12 @@ class Poller:
             for f in feeds
         ]
         tasks = []
+        writer = _Writer(self._save_drafts)
         try:
             async for request, result in fetcher.fetch_many(requests):
                 feed = by_url[request.url]
-                tasks.append(asyncio.create_task(self._finish(feed, result, started[feed.url])))
+                finish = self._finish(feed, result, started[feed.url], writer)
+                tasks.append(asyncio.create_task(finish))
         finally:
             # Whatever happened to the batch, every fetched feed is recorded or released.
             done = await asyncio.gather(*tasks, return_exceptions=True)
@@ -107,30 +114,35 @@ class Poller:
             outcomes.append(result)
         return outcomes
 
-    async def _finish(self, feed: FeedState, result: Any, started: float) -> FeedOutcome:
+    async def _finish(
+        self, feed: FeedState, result: Any, started: float, writer: _Writer
+    ) -> FeedOutcome:
         wall = self.clock()
         try:
-            record, outcome = await self._record_for(feed, result, wall, started)
+            draft = await self._draft(feed, result, wall, started)
         except FeedError as exc:
-            record, outcome = self._failed(feed, exc, wall, started), None
+            draft = _Draft(feed, started, "failed", self._failed(feed, exc, wall, started))
         except BaseException:
             await asyncio.to_thread(self.store.release_feed, feed.id)
             raise
-        saved = await asyncio.to_thread(self.store.save_poll, feed.id, record)
+        record, saved = await writer.save(draft)
         if saved.new_match_ids and self.on_new_matches:
             self.on_new_matches(saved.new_match_ids)
+        if self.on_progress:
+            self._done += 1
+            self.on_progress(self._done, self._claimed)
         self._log(feed, record, saved)
-        if outcome is None:
+        if draft.outcome == "failed":
             return FeedOutcome(feed.url, "failed", error=record.error)
-        return FeedOutcome(feed.url, outcome, saved.new_items, len(saved.new_match_ids))
+        return FeedOutcome(feed.url, draft.outcome, saved.new_items, len(saved.new_match_ids))
 
-    async def _record_for(
-        self, feed: FeedState, result: Any, wall: datetime, started: float
-    ) -> tuple[PollRecord, str]:
+    async def _draft(self, feed: FeedState, result: Any, wall: datetime, started: float) -> _Draft:
         if isinstance(result, FetchError):
             raise result
         if isinstance(result, NotModified) or (isinstance(result, Fetched) and result.unchanged):
-            return self._unchanged(feed, result, wall, started), "not_modified"
+            return _Draft(
+                feed, started, "not_modified", self._unchanged(feed, result, wall, started)
+            )
         if not isinstance(result, Fetched):
             raise FetchError(feed.url, f"unexpected fetch result {type(result).__name__}")
         loop = asyncio.get_running_loop()
@@ -141,14 +153,39 @@ class Poller:
             result.final_url or feed.url,
             result.content_type,
         )
-        fresh = await self._new_or_changed(feed, analysis.items)
+        # The body is parsed: drop it rather than keep it until the writer gets to this feed.
+        return _Draft(feed, started, "ok", None, replace(result, body=b""), analysis, wall)
+
+    def _save_drafts(self, drafts: Sequence[_Draft]) -> list[_Saved | BaseException]:
+        """In the writer's thread: keep new or changed items, then save the batch at once."""
+        wanted = {d.feed.id: [a.item.id for a in d.analysis.items] for d in drafts if d.analysis}
+        known = self.store.known_items_many(wanted) if wanted else {}
+        results: list[_Saved | BaseException | None] = [None] * len(drafts)
+        ready: list[tuple[int, PollRecord]] = []
+        for index, draft in enumerate(drafts):
+            try:
+                record = draft.record or self._ok_record(draft, known.get(draft.feed.id, {}))
+            except Exception as exc:  # a bug: this feed is released, the others are saved
+                self.store.release_feed(draft.feed.id)
+                results[index] = exc
+                continue
+            ready.append((index, record))
+        saved = _save_each_on_failure(self.store, [(drafts[i].feed.id, r) for i, r in ready])
+        for (index, record), one in zip(ready, saved, strict=True):
+            results[index] = one if isinstance(one, BaseException) else (record, one)
+        return [r for r in results if r is not None]
+
+    def _ok_record(self, draft: _Draft, known: Mapping[str, str]) -> PollRecord:
+        result, analysis = draft.fetched, draft.analysis
+        assert result is not None and analysis is not None and draft.wall is not None
+        fresh = [a for a in analysis.items if known.get(a.item.id) != a.content_hash]
         next_at, interval = self._schedule(
-            feed, failed=False, changed=bool(fresh), retry_after=None
+            draft.feed, failed=False, changed=bool(fresh), retry_after=None
         )
-        record = PollRecord(
+        return PollRecord(
             outcome="ok",
-            started_at=wall,
-            duration=time.monotonic() - started,
+            started_at=draft.wall,
+            duration=time.monotonic() - draft.started,
             next_poll_at=next_at,
             interval_seconds=interval,
             status=result.status,
@@ -165,13 +202,6 @@ class Poller:
                 for seed, match in a.results
             ],
         )
-        return record, "ok"
-
-    async def _new_or_changed(
-        self, feed: FeedState, items: Sequence[AnalysedItem]
-    ) -> list[AnalysedItem]:
-        known = await asyncio.to_thread(self.store.known_items, feed.id, [a.item.id for a in items])
-        return [a for a in items if known.get(a.item.id) != a.content_hash]
 
     def _unchanged(
         self, feed: FeedState, result: Any, wall: datetime, started: float
@@ -232,3 +262,80 @@ class Poller:
                 len(saved.new_match_ids),
                 extra=extra,
             )
+
+
+@dataclass(frozen=True)
+class _Draft:
+    """A polled feed on its way to the writer."""
+
+    feed: FeedState
+    started: float
+    outcome: str  # "ok" | "not_modified" | "failed"
+    record: PollRecord | None  # None: an ok poll whose new items are not known yet
+    fetched: Fetched | None = None
+    analysis: Analysis | None = None
+    wall: datetime | None = None
+
+
+_Saved = tuple[PollRecord, SavedPoll]
+WRITE_BATCH = 500  # feeds per transaction at most
+
+
+class _Writer:
+    """Saves finished feeds from one thread, in batches of whatever has piled up meanwhile.
+
+    SQLite serialises writers and pays for each commit: a transaction per feed, from several
+    threads, spent most of a first poll waiting for the write lock. One writer draining a
+    queue turns hundreds of small transactions into a few large ones.
+    """
+
+    def __init__(self, save: Callable[[Sequence[_Draft]], list[_Saved | BaseException]]) -> None:
+        self._save = save
+        self._queue: list[tuple[_Draft, asyncio.Future[_Saved]]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def save(self, draft: _Draft) -> _Saved:
+        future: asyncio.Future[_Saved] = asyncio.get_running_loop().create_future()
+        self._queue.append((draft, future))
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        while self._queue:
+            batch, self._queue = self._queue[:WRITE_BATCH], self._queue[WRITE_BATCH:]
+            try:
+                results = await asyncio.to_thread(self._save, [draft for draft, _ in batch])
+            except asyncio.CancelledError:
+                for _, future in batch + self._queue:
+                    future.cancel()
+                raise
+            except BaseException as exc:  # handed to every feed of the batch, raised there
+                results = [exc] * len(batch)
+            for (_, future), result in zip(batch, results, strict=True):
+                if future.done():
+                    continue
+                if isinstance(result, BaseException):
+                    future.set_exception(result)
+                else:
+                    future.set_result(result)
+
+
+def _save_each_on_failure(
+    store: Store, records: list[tuple[int, PollRecord]]
+) -> list[SavedPoll | BaseException]:
+    """All in one transaction; if that fails, each on its own, so only the culprit fails."""
+    if not records:
+        return []
+    try:
+        return list(store.save_polls(records))
+    except StorageError as exc:
+        if len(records) == 1:
+            return [exc]
+    saved: list[SavedPoll | BaseException] = []
+    for feed_id, record in records:
+        try:
+            saved.append(store.save_poll(feed_id, record))
+        except StorageError as exc:
+            saved.append(exc)
+    return saved
