@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-import signal
 from typing import TYPE_CHECKING
 
 import click
