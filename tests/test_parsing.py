@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pipeline.errors import ParseError
 from pipeline.parsing import (
@@ -161,3 +163,41 @@ def test_a_guid_that_is_not_a_url_never_becomes_the_link() -> None:
         ("abc-123", None),
         ("https://x.example/p", "https://x.example/p"),
     ]
+
+
+# Property tests: whatever the bytes or text, parse_feed returns clean items or a ParseError.
+
+TEXT = st.text(st.characters(codec=None, exclude_categories=()), max_size=80)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.binary(max_size=400)
+    | st.sampled_from([b"<rss", b"<feed", b"{", b"<?xml"]).flatmap(
+        lambda head: st.binary(max_size=300).map(lambda tail: head + tail)
+    )
+)
+def test_any_bytes_give_a_feed_or_a_parse_error(body: bytes) -> None:
+    try:
+        parse_feed(body, "https://x/f")
+    except ParseError as error:
+        assert str(error).startswith("feed https://x/f: ") and "\n" not in str(error)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(title=TEXT, summary=TEXT, guid=TEXT, build=st.sampled_from([rss, atom, json_feed]))
+def test_any_unicode_in_a_feed_comes_out_as_clean_text(
+    title: str, summary: str, guid: str, build: Any
+) -> None:
+    # XML cannot carry some characters at all; the builders escape the rest.
+    safe = {
+        name: "".join(c for c in value if c.isprintable() or c in "\n\t")
+        for name, value in (("title", title), ("summary", summary), ("guid", guid))
+    }
+    safe = {name: value.encode("utf-8", "replace").decode("utf-8") for name, value in safe.items()}
+    parsed = parse_feed(build([safe]), "https://x/f")
+    for item in parsed.items:
+        for value in (item.id, item.title, item.summary, item.content):
+            assert "\x00" not in value
+            value.encode("utf-8")
+        assert "\n" not in item.title and len(item.title) <= 1000
