@@ -13,6 +13,7 @@ import html
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 # A news item's useful text is a few thousand characters; a 10 MB line must not cost 10 MB of
 # regex and normalisation work per field. The tail of a huge body never decides a match.
@@ -93,18 +94,33 @@ def clean(text: str) -> str:
     Spans reported to readers are slices of this text; ``normalize(clean(x))`` is what matches.
     """
     text = strip_html(text[: MAX_CHARS * 2])
-    text = _SPACE.sub(" ", text).strip()[:MAX_CHARS]
-    return unicodedata.normalize("NFC", text)
+    if not text.isascii() or any(s in text for s in ("  ", "\n", "\t", "\r", "\f", "\v")):
+        text = _SPACE.sub(" ", text)  # a regex pass only where it can change something
+    return unicodedata.normalize("NFC", text.strip()[:MAX_CHARS])
 
 
 def fold(text: str) -> str:
     """NFKC + casefold + script folding, without stripping or collapsing (keeps ASCII 1:1)."""
+    if text.isascii():
+        return text.lower()  # NFKC leaves ASCII alone; casefold is lower; no ASCII is folded
     return unicodedata.normalize("NFKC", text).casefold().translate(_FOLD)
 
 
 def normalize(text: str) -> str:
     """The matching form of any text. Never raises on any ``str`` (lone surrogates included)."""
     return _SPACE.sub(" ", fold(clean(text))).strip()
+
+
+@lru_cache(maxsize=16384)
+def fold_char(char: str) -> str:
+    """``fold`` of one character, cached: text has few distinct characters."""
+    return fold(char)
+
+
+def folds_one_to_one(display: str) -> bool:
+    """Whether ``fold`` maps each character of ``display`` to exactly one character, so that
+    offsets in the folded text are offsets in ``display`` (true of all ASCII text)."""
+    return display.isascii() or all(len(fold_char(char)) == 1 for char in set(display))
 
 
 @dataclass(frozen=True)
@@ -129,9 +145,12 @@ def align(display: str) -> Aligned:
     pieces: list[str] = []
     origin: list[int] = []
     for index, char in enumerate(display):
-        piece = fold(char)
+        piece = char.lower() if char < "\x80" else fold_char(char)
         pieces.append(piece)
-        origin.extend([index] * len(piece))
+        if len(piece) == 1:
+            origin.append(index)
+        else:
+            origin.extend([index] * len(piece))
     origin.append(len(display))
     return Aligned(display, "".join(pieces), tuple(origin))
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -20,47 +21,112 @@ from pipeline.errors import ConfigError, InputError, PipelineError
 
 EXIT_USAGE = 2
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-_FLUSH_EVERY = 1 << 16  # bytes of output buffered before a write
+_decode = json.JSONDecoder().decode
 
 
 @click.command()
 @config_option
 @click.argument("items", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--seed", "seed_id", default=None, help="Only this seed (default: every seed).")
+@click.option(
+    "--jobs",
+    type=click.IntRange(0, 64),
+    default=0,
+    help="Worker processes (default 0: one per CPU for inputs over 1 MB, else none).",
+)
 @click.pass_context
-def classify(ctx: click.Context, items: str, seed_id: str | None) -> None:
+def classify(ctx: click.Context, items: str, seed_id: str | None, jobs: int) -> None:
     """Classify news items (JSON lines) against the configured seeds, offline.
 
     Prints one JSON object per item and seed: id, seed, score, match, kind, reasons. A line
     that is not a valid item is reported on stderr with its number and skipped (exit 1).
     """
-    from pipeline.evaluation import item_from_json
     from pipeline.matching import Matcher
 
-    matchers = [(seed, Matcher(profile)) for seed, profile in _profiles(ctx, seed_id)]
-    skipped = 0
+    global _MATCHERS
+    _MATCHERS = [(seed, Matcher(profile)) for seed, profile in _profiles(ctx, seed_id)]
+    stream = _open(items)
+    workers = jobs or _default_jobs(items)
     out = sys.stdout.buffer if hasattr(sys.stdout, "buffer") else None
-    chunks: list[str] = []
-    size = 0
-    for number, row in _json_lines(items):
+    skipped = 0
+    with stream, _mapper(workers) as mapper:
+        for text, errors in mapper(_classify_batch, _batches(stream)):
+            for number, message in errors:
+                skipped += 1
+                warn(str(InputError(message, _safe(items), number)))
+            _write(out, text)
+    if skipped:
+        sys.exit(EXIT_FAILED)
+
+
+# Set before worker processes fork, so each inherits the compiled matchers.
+_MATCHERS: list[tuple[str, Any]] = []
+_BATCH_LINES = 2000
+_PARALLEL_BYTES = 1 << 20  # below this, starting workers costs more than it saves
+
+
+def _classify_batch(batch: tuple[int, list[bytes]]) -> tuple[str, list[tuple[int, str]]]:
+    """Classify one batch of raw lines: (output text, [(line number, problem)])."""
+    from pipeline.evaluation import item_from_json
+
+    first, lines = batch
+    out: list[str] = []
+    errors: list[tuple[int, str]] = []
+    for number, raw in enumerate(lines, start=first):
+        row = _parse(raw)
+        if row is _BLANK:
+            continue
         try:
             if isinstance(row, Exception):
                 raise row
             item = item_from_json(row)
         except ValueError as exc:
-            skipped += 1
-            warn(str(InputError(_safe(str(exc)), _safe(items), number)))
+            errors.append((number, _safe(str(exc))))
             continue
-        for seed, matcher in matchers:
-            line = _classified(item.id, seed, matcher.match(item))
-            chunks.append(line)
-            size += len(line)
-        if size >= _FLUSH_EVERY:
-            _write(out, chunks)
-            chunks, size = [], 0
-    _write(out, chunks)
-    if skipped:
-        sys.exit(EXIT_FAILED)
+        for seed, matcher in _MATCHERS:
+            out.append(_classified(item.id, seed, matcher.match(item)))
+    return "".join(out), errors
+
+
+def _batches(stream: IO[bytes]) -> Iterator[tuple[int, list[bytes]]]:
+    batch: list[bytes] = []
+    first = 1
+    for number, raw in enumerate(stream, start=1):
+        batch.append(raw)
+        if len(batch) >= _BATCH_LINES:
+            yield first, batch
+            batch, first = [], number + 1
+    if batch:
+        yield first, batch
+
+
+def _default_jobs(path: str) -> int:
+    import os
+
+    try:
+        large = path != "-" and os.path.getsize(path) >= _PARALLEL_BYTES
+    except OSError:
+        large = False
+    return (os.cpu_count() or 1) if large else 1
+
+
+@contextmanager
+def _mapper(workers: int) -> Iterator[Callable[..., Iterator[Any]]]:
+    """``map`` itself, or an ordered map over forked worker processes."""
+    import multiprocessing
+
+    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        yield map
+        return
+    pool = multiprocessing.get_context("fork").Pool(workers)
+    try:
+        yield lambda function, batches: pool.imap(function, batches, chunksize=1)
+        pool.close()
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.join()
 
 
 @click.command()
@@ -163,26 +229,37 @@ def _profiles(ctx: click.Context, seed_id: str | None) -> list[tuple[str, Any]]:
     return profiles
 
 
-def _json_lines(path: str) -> Iterator[tuple[int, Any]]:
-    """(line number, parsed object or the ValueError) for each non-blank line."""
+_BLANK = object()
+
+
+def _open(path: str) -> IO[bytes]:
     try:
-        stream: IO[bytes] = sys.stdin.buffer if path == "-" else open(path, "rb")
+        return sys.stdin.buffer if path == "-" else open(path, "rb")
     except OSError as exc:
         die(f"cannot read {path}: {exc.strerror or exc}", EXIT_USAGE)
-    decode = json.JSONDecoder().decode
-    with stream:
+
+
+def _parse(raw: bytes) -> Any:
+    """A line's JSON value, ``_BLANK`` for an empty line, or the ValueError saying why not."""
+    if not raw.strip():
+        return _BLANK
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return ValueError(f"not UTF-8 (byte {exc.start})")
+    try:
+        return _decode(text.strip())
+    except ValueError as exc:
+        return ValueError(f"not valid JSON: {str(exc)[:120]}")
+
+
+def _json_lines(path: str) -> Iterator[tuple[int, Any]]:
+    """(line number, parsed object or the ValueError) for each non-blank line."""
+    with _open(path) as stream:
         for number, raw in enumerate(stream, start=1):
-            if not raw.strip():
-                continue
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                yield number, ValueError(f"not UTF-8 (byte {exc.start})")
-                continue
-            try:
-                yield number, decode(text.strip())
-            except ValueError as exc:
-                yield number, ValueError(f"not valid JSON: {str(exc)[:120]}")
+            row = _parse(raw)
+            if row is not _BLANK:
+                yield number, row
 
 
 def _read_text(path: str) -> str:
@@ -196,31 +273,27 @@ def _read_text(path: str) -> str:
 
 def _classified(ident: str, seed: str, result: Any) -> str:
     record = {
-        "id": _safe(ident),
+        "id": ident,
         "seed": seed,
         "score": result.score,
         "match": result.match,
         "kind": result.kind,
-        "reasons": [_safe_reason(reason.to_json()) for reason in result.reasons],
+        "reasons": [reason.to_json() for reason in result.reasons],
     }
-    return json.dumps(record, ensure_ascii=False) + "\n"
-
-
-def _safe_reason(data: dict[str, Any]) -> dict[str, Any]:
-    return {k: _safe(v) if isinstance(v, str) else v for k, v in data.items()}
+    return _safe(json.dumps(record, ensure_ascii=False)) + "\n"
 
 
 def _safe(text: str) -> str:
     """Lone surrogates (from "\\ud800" escapes) cannot be UTF-8: U+FFFD stands in for them."""
-    return _LONE_SURROGATE.sub("\ufffd", text) if not text.isascii() else text
+    return text if text.isascii() else _LONE_SURROGATE.sub("\ufffd", text)
 
 
-def _write(out: IO[bytes] | None, chunks: list[str]) -> None:
-    if not chunks:
+def _write(out: IO[bytes] | None, text: str) -> None:
+    if not text:
         return
-    data = "".join(chunks)
     if out is None:
-        sys.stdout.write(data)
+        sys.stdout.write(text)
+        sys.stdout.flush()
     else:
-        out.write(data.encode("utf-8"))
-    (out or sys.stdout).flush()
+        out.write(text.encode("utf-8"))
+        out.flush()
