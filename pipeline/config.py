@@ -8,11 +8,13 @@ in the file: the file names environment variables, resolved from an injected ``e
 
 from __future__ import annotations
 
+import hashlib
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pipeline.errors import ConfigError
@@ -149,7 +151,10 @@ class WebhookSettings:
 
     @property
     def channel(self) -> str:
-        return f"webhook:{self.url}"
+        """A stable name that never shows the URL's path: Slack and Discord keep tokens there."""
+        parts = urlsplit(self.url)
+        digest = hashlib.sha256(self.url.encode()).hexdigest()[:10]
+        return f"webhook:{parts.scheme}://{parts.hostname}{':' + str(parts.port) if parts.port else ''}#{digest}"
 
 
 @dataclass(frozen=True)

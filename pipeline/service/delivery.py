@@ -114,7 +114,14 @@ class Dispatcher:
             "html": message.html,
         }
         if channel.format != "email":
-            body = render_webhook_body(matches, ctx, channel.format, batch_id)  # type: ignore[arg-type]
+            event = "alert" if kind == "alert" else "digest"
+            body = render_webhook_body(
+                matches,
+                ctx,
+                channel.format,
+                batch_id,
+                event=event,  # type: ignore[arg-type]
+            )
             payload.update(body=body.decode("utf-8"), content_type="application/json")
         return payload
 
@@ -196,6 +203,9 @@ class Dispatcher:
             await channel.notifier.send(delivery)
         except DeliveryError as exc:
             delay = min(self.retry_seconds * 2**batch.attempts, MAX_RETRY_SECONDS)
+            asked = getattr(exc, "retry_after", None)  # a receiver's Retry-After, if it sent one
+            if asked:
+                delay = max(delay, min(float(asked), MAX_RETRY_SECONDS))
             now = self.clock()
             await asyncio.to_thread(
                 self.store.finish_batch,
