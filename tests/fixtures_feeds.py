@@ -122,7 +122,11 @@ class FeedServer:
 
     def hang(self) -> Handler:
         """Accept the request and never answer (until the server stops)."""
-        return lambda _request: self._wait(60.0)
+
+        def handler(_request: BaseHTTPRequestHandler) -> None:
+            self._wait(60.0)  # bounded: the stop event ends it at teardown
+
+        return handler
 
     def trickle(self, chunk: bytes = b"<", interval: float = 1.0) -> Handler:
         """Send 200 headers, then ``chunk`` every ``interval`` seconds, forever."""

@@ -24,8 +24,13 @@ from pipeline.fetching import Fetched, Fetcher, FetchLimits, FetchRequest
 from pipeline.parsing import ParsedFeed, parse_feed
 from tests.fixtures_feeds import FeedServer, json_feed, redirect, rss
 
-LOW = {"max_bytes": 1024 * 1024, "total_timeout": 1.0, "read_timeout": 5.0, "connect_timeout": 1.0}
-SSRF = {"allow_private": False}
+LOW: dict[str, Any] = {
+    "max_bytes": 1024 * 1024,
+    "total_timeout": 1.0,
+    "read_timeout": 5.0,
+    "connect_timeout": 1.0,
+}
+SSRF: dict[str, Any] = {"allow_private": False}
 
 
 def poll(request: FetchRequest | str, **limits: Any) -> ParsedFeed | FeedError:
