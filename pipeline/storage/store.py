@@ -9,7 +9,7 @@ repeated insert into a no-op. Every database error leaves as ``StorageError``.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -273,23 +273,50 @@ class Store:
                 found.update({row.guid: row.content_hash for row in rows})
         return found
 
+    def known_items_many(self, wanted: Mapping[int, Sequence[str]]) -> dict[int, dict[str, str]]:
+        """``known_items`` for several feeds at once: feed id → guid → content hash."""
+        found: dict[int, dict[str, str]] = {feed_id: {} for feed_id in wanted}
+        pairs = {(feed_id, guid) for feed_id, guids in wanted.items() for guid in guids}
+        guids = sorted({guid for _, guid in pairs})
+        with self._read("reading known items") as conn:
+            for start in range(0, len(guids), 500):
+                rows = conn.execute(
+                    select(s.Item.feed_id, s.Item.guid, s.Item.content_hash).where(
+                        s.Item.feed_id.in_(list(wanted)),
+                        s.Item.guid.in_(guids[start : start + 500]),
+                    )
+                )
+                for row in rows:  # a guid another feed of the batch also has is no match
+                    if (row.feed_id, row.guid) in pairs:
+                        found[row.feed_id][row.guid] = row.content_hash
+        return found
+
     def save_poll(self, feed_id: int, record: PollRecord) -> SavedPoll:
         """Items, matches, the feed's new state and the poll log, all or nothing."""
-        with self._write("saving a poll") as conn:
-            ids = self._upsert_items(conn, feed_id, record)
-            match_ids = self._insert_matches(conn, ids, record.matches, record.started_at)
-            self._update_feed(conn, feed_id, record)
-            conn.execute(
-                self._insert(conn, s.Poll).values(
-                    feed_id=feed_id,
-                    started_at=record.started_at,
-                    duration=record.duration,
-                    outcome=record.outcome,
-                    new_items=len(ids),
-                    owner=self.owner,
+        return self.save_polls([(feed_id, record)])[0]
+
+    def save_polls(self, records: Sequence[tuple[int, PollRecord]]) -> list[SavedPoll]:
+        """``save_poll`` for many feeds in one transaction: SQLite pays for each commit."""
+        saved, log = [], []
+        with self._write("saving polls") as conn:
+            for feed_id, record in records:
+                ids = self._upsert_items(conn, feed_id, record)
+                match_ids = self._insert_matches(conn, ids, record.matches, record.started_at)
+                self._update_feed(conn, feed_id, record)
+                log.append(
+                    {
+                        "feed_id": feed_id,
+                        "started_at": record.started_at,
+                        "duration": record.duration,
+                        "outcome": record.outcome,
+                        "new_items": len(ids),
+                        "owner": self.owner,
+                    }
                 )
-            )
-            return SavedPoll(new_items=len(ids), new_match_ids=match_ids)
+                saved.append(SavedPoll(new_items=len(ids), new_match_ids=match_ids))
+            if log:
+                conn.execute(self._insert(conn, s.Poll), log)
+        return saved
 
     def _upsert_items(
         self, conn: Connection, feed_id: int, record: PollRecord
@@ -325,34 +352,35 @@ class Store:
         matches: Sequence[NewMatch],
         now: datetime,
     ) -> tuple[int, ...]:
-        new_ids: list[int] = []
-        matched_items = set()
+        rows, matched_items = [], set()
         for match in matches:
             if match.item_guid not in ids:
                 continue
             item_id, dedupe_key = ids[match.item_guid]
             matched_items.add(item_id)
-            values = {
-                "seed_id": match.seed,
-                "item_id": item_id,
-                "dedupe_key": dedupe_key,
-                "story_key": match.story_key,
-                "score": match.result.score,
-                "kind": match.result.kind,
-                "matched_at": now,
-                "reasons": json.dumps(
-                    [r.to_json() for r in match.result.reasons], ensure_ascii=False
-                ),
-            }
+            rows.append(
+                {
+                    "seed_id": match.seed,
+                    "item_id": item_id,
+                    "dedupe_key": dedupe_key,
+                    "story_key": match.story_key,
+                    "score": match.result.score,
+                    "kind": match.result.kind,
+                    "matched_at": now,
+                    "reasons": json.dumps(
+                        [r.to_json() for r in match.result.reasons], ensure_ascii=False
+                    ),
+                }
+            )
+        new_ids: list[int] = []
+        if rows:
             stmt = (
                 self._insert(conn, s.Match)
-                .values(**values)
                 .on_conflict_do_nothing(index_elements=["seed_id", "dedupe_key"])
                 .returning(s.Match.id)
             )
-            new_id = conn.execute(stmt).scalar()
-            if new_id is not None:
-                new_ids.append(new_id)
+            # One statement for all of them; a story already matched for the seed returns no id.
+            new_ids = list(conn.execute(stmt, rows).scalars())
         if matched_items:
             conn.execute(update(s.Item).where(s.Item.id.in_(matched_items)).values(matched=True))
         return tuple(new_ids)
