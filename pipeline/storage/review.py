@@ -150,7 +150,7 @@ class ReviewQueries:
         """Matches per UTC day by ``by`` ("entity" or "lang"); 30 days unless ``f`` says."""
         since = f.since or (now - timedelta(days=29)).replace(hour=0, minute=0, second=0)
         until = f.until or now
-        chosen = replace(f, since=since, until=until, limit=None, offset=0)
+        chosen = replace(f, since=since, limit=None, offset=0)
         with self._read("reading the timeline") as conn:
             query = (
                 _match_query(chosen, conn.dialect.name, lean=True)
@@ -162,7 +162,8 @@ class ReviewQueries:
         for matched_at, lang, reasons in rows:
             for name in _series_names(by, lang, reasons):
                 counts[name][matched_at.date()] += 1
-        days = _days(since.date(), until.date())
+        last = (until - timedelta(microseconds=1)).date() if f.until else until.date()
+        days = _days(since.date(), last)
         ranked = sorted(counts, key=lambda n: (-sum(counts[n].values()), n))[:top]
         series = tuple((n, tuple(counts[n][d] for d in days)) for n in ranked)
         return Timeline(days=days, series=series, total=len(rows))

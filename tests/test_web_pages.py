@@ -1,0 +1,277 @@
+"""The review page in process: the list, its filters and search, stories, pagination,
+labelling, the timeline, feed health and exports, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import timedelta
+
+import pytest
+
+from tests.fixtures_web import NOW, SEED, Entry, review_app, store_matches  # noqa: F401
+
+DAWN = "http://127.0.0.1:9/dawn.xml"
+BBC = "http://127.0.0.1:9/bbc-urdu.json"
+XINHUA = "http://127.0.0.1:9/xinhua.atom"
+
+
+def ids_on(html: str) -> list[int]:
+    return [int(n) for n in re.findall(r'<li class="match" id="m(\d+)"', html)]
+
+
+@pytest.fixture
+def review(review_app):
+    """A small database: three outlets, three languages, two seeds, four days."""
+    app = review_app()
+    store_matches(
+        app.store,
+        DAWN,
+        [
+            Entry(
+                "d1",
+                "Alibaba Cloud to open a data centre in Karachi",
+                "The deal was signed with Pakistan's IT ministry.",
+                url="https://dawn.example/1",
+                score=0.92,
+                reasons=(("Alibaba Cloud", "Alibaba Cloud"), ("Pakistan", "Karachi")),
+                story="alibaba-karachi",
+            ),
+            Entry(
+                "d2",
+                "Pakistan widens e-commerce rules",
+                score=0.55,
+                kind="thread",
+                reasons=(("Pakistan", "Pakistan"),),
+            ),
+        ],
+        NOW - timedelta(days=3),
+    )
+    store_matches(
+        app.store,
+        BBC,
+        [
+            Entry(
+                "b1",
+                "علی بابا کلاؤڈ پاکستان میں ڈیٹا سینٹر قائم کرے گا",
+                lang="ur",
+                score=0.88,
+                reasons=(("Alibaba Cloud", "علی بابا کلاؤڈ"), ("Pakistan", "پاکستان")),
+                story="alibaba-karachi",
+            )
+        ],
+        NOW - timedelta(days=1),
+    )
+    store_matches(
+        app.store,
+        XINHUA,
+        [
+            Entry(
+                "x1",
+                "阿里云将在巴基斯坦建设数据中心",
+                lang="zh",
+                score=0.9,
+                reasons=(("Alibaba Cloud", "阿里云"), ("Pakistan", "巴基斯坦")),
+                story="alibaba-karachi",
+            ),
+            Entry(
+                "x2",
+                "Daraz sellers meet in Lahore",
+                lang="en",
+                seed="other-seed",
+                score=0.7,
+                reasons=(("Daraz", "Daraz"),),
+            ),
+        ],
+        NOW,
+    )
+    return app
+
+
+def test_the_list_shows_every_match_newest_first_with_its_reasons_highlighted(review):
+    page = review.client.get("/")
+    assert page.status_code == 200
+    assert ids_on(page.text) == [5, 4, 3, 2, 1]
+    assert "5 matches" in page.text
+    assert "<mark>Alibaba Cloud</mark> to open a data centre in <mark>Karachi</mark>" in page.text
+    assert "<mark>阿里云</mark>将在<mark>巴基斯坦</mark>建设数据中心" in page.text
+    assert "<b>Pakistan</b> <q>Karachi</q>" in page.text
+
+
+FILTERS = {
+    "seed": ("seed=other-seed", [5]),
+    "since": ("since=2026-06-09", [5, 4, 3]),
+    "until": ("until=2026-06-07", [2, 1]),
+    "date range": ("since=2026-06-08&until=2026-06-09", [3]),
+    "score": ("min_score=0.89", [4, 1]),
+    "thread": ("kind=thread", [2]),
+    "outlet by url": (f"feed={BBC}", [3]),
+    "language": ("lang=ur", [3]),
+    "entity": ("entity=Daraz", [5]),
+    "search in English": ("q=karachi", [1]),
+    "search for two words": ("q=data+karachi", [1]),
+    "search in Urdu": ("q=کلاؤڈ", [3]),
+    "search in Chinese": ("q=巴基斯坦", [4]),
+    "short search word": ("q=e-", [2]),
+    "search and filter": ("q=alibaba&lang=en", [1]),
+}
+
+
+@pytest.mark.parametrize("query, expected", FILTERS.values(), ids=FILTERS.keys())
+def test_each_filter_narrows_the_list(review, query, expected):
+    page = review.client.get(f"/?{query}")
+    assert page.status_code == 200
+    assert ids_on(page.text) == expected
+
+
+def test_the_label_filter_follows_the_latest_label(review):
+    csrf = review.csrf()
+    for verdict in ("irrelevant", "relevant"):
+        review.client.post("/matches/1/label", data={"label": verdict, "csrf": csrf})
+    review.client.post("/matches/2/label", data={"label": "irrelevant", "csrf": csrf})
+    assert ids_on(review.client.get("/?label=relevant").text) == [1]
+    assert ids_on(review.client.get("/?label=irrelevant").text) == [2]
+    assert ids_on(review.client.get("/?label=unlabeled").text) == [5, 4, 3]
+
+
+def test_a_story_shows_its_other_outlets_in_place(review):
+    page = review.client.get("/?q=karachi").text
+    others = re.search(r'<details class="others">(.*?)</details>', page, re.S)
+    assert others is not None
+    assert "2 other outlets in this story" in others.group(1)
+    assert "bbc-urdu.json" in others.group(1) and "xinhua.atom" in others.group(1)
+
+
+def test_filter_values_the_page_cannot_use_are_dropped_with_a_note(review):
+    page = review.client.get("/?since=yesterday&min_score=7&kind=maybe&page=zero")
+    assert page.status_code == 200
+    assert ids_on(page.text) == [5, 4, 3, 2, 1]
+    for note in ("ignored since", "ignored min_score", "ignored kind"):
+        assert note in page.text
+
+
+def test_pages_hold_fifty_matches_and_link_to_older_ones(review_app):
+    app = review_app()
+    entries = [
+        Entry(f"g{n}", f"Alibaba news number {n}", reasons=(("A", "Alibaba"),)) for n in range(120)
+    ]
+    store_matches(app.store, DAWN, entries)
+    first = app.client.get("/").text
+    assert len(ids_on(first)) == 50 and "1–50 of 120 matches" in first
+    assert 'href="/?page=2" rel="next"' in first
+    last = app.client.get("/?page=3").text
+    assert len(ids_on(last)) == 20 and "101–120 of 120" in last
+    assert 'rel="next"' not in last
+    assert set(ids_on(first)).isdisjoint(ids_on(app.client.get("/?page=2").text))
+
+
+def test_one_click_labels_a_match_and_comes_back_to_the_same_filter(review):
+    csrf = review.csrf()
+    answer = review.client.post(
+        "/matches/3/label",
+        data={"label": "relevant", "csrf": csrf, "next": "/?lang=ur"},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/?lang=ur#m3"
+    [match] = [m for m in review.store.list_matches() if m.id == 3]
+    assert match.label == "relevant"
+    assert 'data-label="relevant"' in review.client.get("/?lang=ur").text
+
+
+def test_the_script_labels_with_a_json_answer(review):
+    csrf = review.csrf()
+    answer = review.client.post(
+        "/matches/4/label",
+        data={"label": "irrelevant", "csrf": csrf},
+        headers={"accept": "application/json"},
+    )
+    assert answer.json() == {"id": 4, "label": "irrelevant"}
+
+
+def test_labelling_never_redirects_to_another_site(review):
+    csrf = review.csrf()
+    answer = review.client.post(
+        "/matches/1/label",
+        data={"label": "relevant", "csrf": csrf, "next": "//evil.example/x"},
+        follow_redirects=False,
+    )
+    assert answer.headers["location"] == "/#m1"
+
+
+@pytest.mark.parametrize(
+    "data, status",
+    [({"label": "maybe"}, 400), ({"label": "relevant", "id": "999"}, 404)],
+    ids=["unknown verdict", "unknown match"],
+)
+def test_a_label_post_that_cannot_apply_says_why(review, data, status):
+    csrf = review.csrf()
+    target = "/matches/999/label" if status == 404 else "/matches/1/label"
+    answer = review.client.post(target, data={**data, "csrf": csrf})
+    assert answer.status_code == status
+
+
+def test_the_timeline_counts_matches_per_day_by_entity(review):
+    page = review.client.get("/timeline?since=2026-06-07&until=2026-06-10")
+    assert page.status_code == 200
+    assert "<svg" in page.text and "<polyline" in page.text
+    rows = dict(re.findall(r"<tr><td>(2026-06-\d\d)</td>(.*?)</tr>", page.text, re.S))
+    headers = re.findall(r"<th>(.*?)</th>", page.text)
+    assert headers == ["Day", "Pakistan", "Alibaba Cloud", "Daraz"]  # the biggest first
+    assert sorted(rows) == ["2026-06-07", "2026-06-08", "2026-06-09", "2026-06-10"]
+    counts = {day: re.findall(r"<td>(\d+)</td>", cells) for day, cells in rows.items()}
+    assert counts["2026-06-07"] == ["2", "1", "0"]  # d1 (both), d2 (Pakistan)
+    assert counts["2026-06-08"] == ["0", "0", "0"]
+    assert counts["2026-06-09"] == ["1", "1", "0"]
+    assert counts["2026-06-10"] == ["1", "1", "1"]
+
+
+def test_the_timeline_counts_matches_per_day_by_language(review):
+    page = review.client.get("/timeline?by=lang&seed=" + SEED)
+    headers = re.findall(r"<th>(.*?)</th>", page.text)
+    assert headers == ["Day", "en", "ur", "zh"]
+    assert "4 matches from 2026-05-12 to 2026-06-10" in page.text
+
+
+def test_the_feeds_page_shows_last_success_last_error_and_next_poll(review):
+    store_matches(
+        review.store,
+        BBC,
+        [],
+        NOW + timedelta(minutes=5),
+        outcome="failed",
+        error="HTTP 503 from the server",
+    )
+    page = review.client.get("/feeds").text
+    failing = re.search(r'<tr class="failing">(.*?)</tr>', page, re.S)
+    assert failing is not None
+    assert "bbc-urdu.json" in failing.group(1)
+    assert "HTTP 503 from the server" in failing.group(1)
+    assert "2026-06-09 12:00 UTC" in failing.group(1)  # its last success
+    assert "2026-06-10 12:20 UTC" in failing.group(1)  # next poll
+    assert page.count('<tr class="ok">') == 2
+
+
+def test_exports_hold_the_current_filter_as_csv_and_json(review):
+    as_json = review.client.get("/export.json?lang=en&seed=" + SEED)
+    assert as_json.status_code == 200
+    assert "attachment" in as_json.headers["content-disposition"]
+    assert [m["id"] for m in as_json.json()] == [2, 1]
+    assert as_json.json()[1]["reasons"][0] == {
+        "name": "Alibaba Cloud",
+        "matched": "Alibaba Cloud",
+        "kind": "entity",
+        "alias": "Alibaba Cloud",
+        "field": "title",
+        "similarity": 100.0,
+        "weight": 0.0,
+    }
+    as_csv = review.client.get("/export.csv?q=karachi")
+    rows = list(csv.DictReader(io.StringIO(as_csv.text)))
+    assert [r["id"] for r in rows] == ["1"]
+    assert rows[0]["reasons"] == "Alibaba Cloud: Alibaba Cloud; Pakistan: Karachi"
+
+
+def test_an_unknown_export_format_is_not_found(review):
+    assert review.client.get("/export.xml").status_code == 404
