@@ -3,6 +3,7 @@
 ``store_matches`` saves one poll of one feed (``Store.save_poll``): items, their matches and
 the poll log, at a given time. ``review_app`` builds the app over a fresh database of each
 kind (``db_url``) and returns a ``Review`` with the store, the settings and a test client.
+Test modules import ``review_app_fixture`` (until conftest lists this module as a plugin).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from starlette.exceptions import StarletteDeprecationWarning
 
 from pipeline.config import Settings, load_settings
 from pipeline.storage import schema
-from pipeline.storage.store import NewMatch, PollRecord, StoredItem, Store
+from pipeline.storage.store import NewMatch, PollRecord, Store, StoredItem
 from pipeline.types import Item, MatchResult, Reason
 
 with warnings.catch_warnings():
@@ -113,8 +114,8 @@ class Review:
         return token
 
 
-@pytest.fixture
-def review_app(
+@pytest.fixture(name="review_app")
+def review_app_fixture(
     db_url: str, store_for: Callable[[str], Store], write_config: Callable[..., Path]
 ) -> Iterator[Callable[..., Review]]:
     """Make the app over a fresh database: ``review_app(extra=..., environ=...)``."""

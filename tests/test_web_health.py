@@ -12,7 +12,7 @@ from pipeline.storage.engine import make_engine
 from pipeline.storage.store import Store
 from pipeline.web import create_app
 from pipeline.web.metrics import poll_histogram
-from tests.fixtures_web import NOW, SEED, Entry, TestClient, review_app, store_matches  # noqa: F401
+from tests.fixtures_web import NOW, SEED, Entry, TestClient, review_app_fixture, store_matches  # noqa: F401
 
 DEAD_URL = "postgresql+psycopg://nobody@127.0.0.1:1/nothing?connect_timeout=2"
 

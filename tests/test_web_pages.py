@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.fixtures_web import NOW, SEED, Entry, review_app, store_matches  # noqa: F401
+from tests.fixtures_web import NOW, SEED, Entry, review_app_fixture, store_matches  # noqa: F401
 
 DAWN = "http://127.0.0.1:9/dawn.xml"
 BBC = "http://127.0.0.1:9/bbc-urdu.json"

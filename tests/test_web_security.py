@@ -10,7 +10,7 @@ import pytest
 from pipeline.errors import ConfigError
 from pipeline.web.security import safe_url
 from pipeline.web.server import check_exposure, is_loopback
-from tests.fixtures_web import NOW, Entry, review_app, store_matches  # noqa: F401
+from tests.fixtures_web import NOW, Entry, review_app_fixture, store_matches  # noqa: F401
 
 FEED = "http://127.0.0.1:9/hostile.xml"
 HOSTILE_TITLE = '<img src=x onerror="alert(1)">Alibaba <script>alert(2)</script> Pakistan'
