@@ -4,7 +4,8 @@
     Fetcher.fetch_many(requests) -> async iterator of (request, result), as they complete
 
 Clients are reused across requests (connection pooling, HTTP/2 where a TLS server offers
-it): one ``httpx.AsyncClient`` per origin, sharing one SSL context (see ``Fetcher._client``). What httpx does not do for us, we do here:
+it): one ``httpx.AsyncClient`` per origin, sharing one SSL context (see ``Fetcher._client``).
+What httpx does not do for us, we do here:
 
 - a whole-request deadline (``asyncio.timeout``): httpx's read timeout is per chunk, so a
   body trickled one byte at a time would never trip it;
@@ -13,8 +14,8 @@ it): one ``httpx.AsyncClient`` per origin, sharing one SSL context (see ``Fetche
   become 1 GiB in one chunk), and a body size limit enforced while streaming;
 - redirects followed by hand: bounded, http(s) only, loops detected, and, for feeds a user
   added (``check_ssrf``), every hop's host resolved and refused when it is loopback,
-  private or link-local. (The connection resolves the name again; a DNS-rebinding server
-  could answer differently the second time. Pinning the address needs a custom transport.)
+  private or link-local, and the connection made to the address that was checked (no
+  second DNS answer, so no DNS rebinding);
 - a global concurrency limit plus a per-origin one (scheme, host, port).
 
 Imports only ``pipeline.types``/``pipeline.errors`` (layer 2: adapters never import the core).
@@ -28,18 +29,20 @@ import ipaddress
 import socket
 import ssl
 import zlib
-from collections.abc import AsyncIterator, Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from types import TracebackType
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
 
 from pipeline.errors import FetchError
 
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+Resolver = Callable[[str, int], Awaitable[list[str]]]
 MiB = 1024 * 1024
 MAX_RETRY_AFTER = 30 * 24 * 3600.0  # a server asking for more than a month is not serious
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -64,6 +67,7 @@ class FetchLimits:
     allowed_networks: tuple[str, ...] = ()  # exceptions to that rule, e.g. ("10.1.2.0/24",)
     http2: bool = True
     trust_env: bool = False  # proxies from the environment would bypass the SSRF check
+    ca_file: str | None = None  # extra trusted CA certificates (PEM), e.g. a private CA
 
 
 @dataclass(frozen=True)
@@ -103,8 +107,12 @@ FetchResult = Fetched | NotModified | FetchError
 class Fetcher:
     """Owns the HTTP clients; use as ``async with Fetcher(limits) as fetcher`` in one event loop."""
 
-    def __init__(self, limits: FetchLimits | None = None) -> None:
+    def __init__(
+        self, limits: FetchLimits | None = None, *, resolver: Resolver | None = None
+    ) -> None:
+        """``resolver(host, port)`` gives the addresses the SSRF check sees and pins (default: DNS)."""
         self.limits = limits or FetchLimits()
+        self._resolver = resolver or _dns
         self._clients: dict[tuple[str, str, int], httpx.AsyncClient] = {}
         self._ssl: ssl.SSLContext | None = None
         self._global = asyncio.Semaphore(self.limits.max_concurrency)
@@ -113,6 +121,8 @@ class Fetcher:
 
     async def __aenter__(self) -> Fetcher:
         self._ssl = httpx.create_ssl_context()  # built once: loading CA certificates is slow
+        if self.limits.ca_file:
+            self._ssl.load_verify_locations(self.limits.ca_file)
         return self
 
     async def __aexit__(
@@ -190,9 +200,11 @@ class Fetcher:
     ) -> _Response | _Redirect:
         try:
             async with asyncio.timeout_at(deadline):
+                target = _Target(url)
                 if request.check_ssrf and not self.limits.allow_private:
-                    await self._check_public(request, origin[1], origin[2])
-                return await self._exchange(request, url, self._client(origin))
+                    address = await self._check_public(request, origin[1], origin[2])
+                    target = _pinned(url, origin, address)
+                return await self._exchange(request, target, self._client(origin))
         except TimeoutError:
             raise FetchError(
                 request.url, f"timed out after {self.limits.total_timeout:g}s (whole request)"
@@ -203,11 +215,13 @@ class Fetcher:
             raise FetchError(request.url, f"{type(exc).__name__}: {_first_line(exc)}") from None
 
     async def _exchange(
-        self, request: FetchRequest, url: str, client: httpx.AsyncClient
+        self, request: FetchRequest, target: _Target, client: httpx.AsyncClient
     ) -> _Response | _Redirect:
-        response = await client.send(
-            client.build_request("GET", url, headers=_conditional(request)), stream=True
+        headers = _conditional(request) | target.headers
+        outgoing = client.build_request(
+            "GET", target.url, headers=headers, extensions=target.extensions
         )
+        response = await client.send(outgoing, stream=True)
         try:
             status = response.status_code
             if status in REDIRECTS or status == 304 or status >= 400:
@@ -235,23 +249,62 @@ class Fetcher:
             client = self._clients[origin] = _make_client(self.limits, self._ssl)
         return client
 
+    async def _resolve(self, url: str, host: str, port: int) -> list[IPAddress]:
+        try:
+            found = [ipaddress.ip_address(address) for address in await self._resolver(host, port)]
+        except (OSError, ValueError) as exc:
+            raise FetchError(url, f"cannot resolve {host}: {_first_line(exc)}") from None
+        if not found:
+            raise FetchError(url, f"cannot resolve {host}: no address")
+        return found
+
     def _origin_slot(self, origin: tuple[str, str, int]) -> asyncio.Semaphore:
         slot = self._origins.get(origin)
         if slot is None:
             slot = self._origins[origin] = asyncio.Semaphore(self.limits.per_origin)
         return slot
 
-    async def _check_public(self, request: FetchRequest, host: str, port: int) -> None:
-        """Refuse a host that is, or resolves to, a loopback/private/link-local address."""
+    async def _check_public(self, request: FetchRequest, host: str, port: int) -> IPAddress | None:
+        """Refuse a host that is, or resolves to, a loopback/private/link-local address.
+
+        Returns the checked address to connect to, or None when the host is an address already.
+        """
         try:
-            addresses = [ipaddress.ip_address(host.strip("[]"))]
+            addresses, literal = [ipaddress.ip_address(host.strip("[]"))], True
         except ValueError:
-            addresses = await _resolve(request.url, host, port)
+            addresses, literal = await self._resolve(request.url, host, port), False
+        addresses.sort(key=lambda address: address.version)  # IPv4 first: v6 is often unrouted
         for address in addresses:
             if not _is_public(address) and not any(address in net for net in self._allowed):
                 raise FetchError(
                     request.url, f"refused: {host} is a non-public address ({address})"
                 )
+        return None if literal else addresses[0]
+
+
+@dataclass(frozen=True)
+class _Target:
+    """Where a hop really goes: the URL, plus what pins it to a checked address."""
+
+    url: str
+    headers: dict[str, str] = field(default_factory=dict)
+    extensions: dict[str, str] = field(default_factory=dict)
+
+
+def _pinned(url: str, origin: tuple[str, str, int], address: IPAddress | None) -> _Target:
+    """Connect to the address that passed the SSRF check, not to a second DNS answer.
+
+    The URL names the address; ``Host`` and, for TLS, ``sni_hostname`` (SNI and certificate
+    check) keep the real host name, so a DNS-rebinding server cannot swap the address.
+    """
+    if address is None:
+        return _Target(url)
+    parts = urlsplit(url)
+    scheme, host, port = origin
+    literal = f"[{address}]" if address.version == 6 else str(address)
+    pinned = urlunsplit((scheme, f"{literal}:{port}", parts.path or "/", parts.query, ""))
+    headers = {"Host": parts.netloc.rsplit("@", 1)[-1]}
+    return _Target(pinned, headers, {"sni_hostname": host} if scheme == "https" else {})
 
 
 @dataclass(frozen=True)
@@ -497,18 +550,13 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0][:300]
 
 
-async def _resolve(
-    url: str, host: str, port: int
-) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+async def _dns(host: str, port: int) -> list[str]:
     loop = asyncio.get_running_loop()
-    try:
-        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError as exc:
-        raise FetchError(url, f"cannot resolve {host}: {_first_line(exc)}") from None
-    return [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
+    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [str(info[4][0]).split("%", 1)[0] for info in infos]
 
 
-def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+def _is_public(address: IPAddress) -> bool:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
     return address.is_global and not address.is_multicast

@@ -28,6 +28,10 @@ Fixtures (registered by ``tests/conftest.py`` through ``pytest_plugins``):
     headers, client)`` in arrival order (``client`` tells connections apart); ``clear_log()``
     empties it.
 
+``https_feed_server``
+    The same over TLS with the self-signed ``tls_files`` certificate (127.0.0.1 and
+    localhost); ``server_names`` lists the SNI name of each handshake.
+
 ``closed_port_url``
     ``http://127.0.0.1:<port>/feed.xml`` where nothing listens (connection refused).
 
@@ -41,8 +45,10 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import Message
@@ -83,13 +89,15 @@ class FeedServer:
 
     host: str = "127.0.0.1"
     port: int = 0
+    scheme: str = "http"
     routes: dict[str, Route] = field(default_factory=dict)
     requests: list[Logged] = field(default_factory=list)
     stopping: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    server_names: list[str | None] = field(default_factory=list)  # SNI seen (HTTPS only)
 
     def url(self, path: str = "/") -> str:
-        return f"http://{self.host}:{self.port}{path}"
+        return f"{self.scheme}://{self.host}:{self.port}{path}"
 
     def add(
         self,
@@ -228,11 +236,13 @@ class _Server(ThreadingHTTPServer):
         pass  # clients that hang up mid-trickle are expected
 
 
-@pytest.fixture
-def feed_server() -> Iterator[FeedServer]:
-    """A loopback feed server; see the module docstring for its API."""
-    state = FeedServer()
+@contextmanager
+def serve_feeds(context: ssl.SSLContext | None = None) -> Iterator[FeedServer]:
+    """Run a ``FeedServer`` until the block ends (HTTPS when given a server SSL context)."""
+    state = FeedServer(scheme="https" if context else "http")
     with _Server(("127.0.0.1", 0), _make_handler(state)) as httpd:
+        if context is not None:
+            httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
         state.port = httpd.server_address[1]
         thread = threading.Thread(target=httpd.serve_forever, args=(0.01,), daemon=True)
         thread.start()
@@ -242,6 +252,24 @@ def feed_server() -> Iterator[FeedServer]:
             state.stopping.set()
             httpd.shutdown()
             thread.join(timeout=5)
+
+
+@pytest.fixture
+def feed_server() -> Iterator[FeedServer]:
+    """A loopback feed server; see the module docstring for its API."""
+    with serve_feeds() as state:
+        yield state
+
+
+@pytest.fixture
+def https_feed_server(tls_files: Any) -> Iterator[FeedServer]:
+    """The same server over TLS, with ``tls_files`` (tests/fixtures_delivery.py) as its
+    certificate: pass ``ca_file=str(tls_files.cert)`` to trust it. ``server_names`` records
+    the SNI name of each handshake."""
+    context = tls_files.server_context()
+    with serve_feeds(context) as state:
+        context.sni_callback = lambda _sock, name, _ctx: state.server_names.append(name)  # type: ignore[assignment]
+        yield state
 
 
 @pytest.fixture

@@ -218,6 +218,62 @@ def test_discover_raises_the_fetch_error(closed_port_url: str) -> None:
         asyncio.run(run())
 
 
+def test_https_feeds_are_verified_against_the_trusted_cas(
+    https_feed_server: FeedServer, tls_files: Any
+) -> None:
+    url = https_feed_server.add("/f.xml", BODY)
+    assert url.startswith("https://")
+    trusted = fetch(url, ca_file=str(tls_files.cert))
+    assert isinstance(trusted, Fetched) and trusted.body == BODY
+    refused = fetch(url)
+    assert isinstance(refused, FetchError) and "CERTIFICATE_VERIFY_FAILED" in str(refused)
+
+
+PINNED = {"allow_private": False, "allowed_networks": ("127.0.0.0/8", "::1/128")}
+
+
+def test_a_checked_host_is_connected_by_the_address_that_passed(feed_server: FeedServer) -> None:
+    feed_server.add("/f.xml", BODY)
+    url = f"http://localhost:{feed_server.port}/f.xml?a=1"
+    result = fetch(FetchRequest(url, check_ssrf=True), **PINNED)
+    assert isinstance(result, Fetched) and result.final_url == url
+    [logged] = feed_server.requests
+    assert logged.headers["Host"] == f"localhost:{feed_server.port}" and logged.path == "/f.xml?a=1"
+
+
+def test_the_connection_goes_to_the_checked_address_not_to_a_second_lookup(
+    feed_server: FeedServer,
+) -> None:
+    # feeds.invalid cannot resolve through DNS here: the fetch only works if it is pinned.
+    feed_server.add("/f.xml", BODY)
+    lookups: list[str] = []
+
+    async def resolver(host: str, port: int) -> list[str]:
+        lookups.append(host)
+        return ["127.0.0.1"]
+
+    async def run() -> FetchResult:
+        limits = FetchLimits(allow_private=False, allowed_networks=("127.0.0.1/32",))
+        async with Fetcher(limits, resolver=resolver) as fetcher:
+            url = f"http://feeds.invalid:{feed_server.port}/f.xml"
+            return await fetcher.fetch(FetchRequest(url, check_ssrf=True))
+
+    assert isinstance(asyncio.run(run()), Fetched)
+    assert lookups == ["feeds.invalid"]
+    assert feed_server.requests[-1].headers["Host"] == f"feeds.invalid:{feed_server.port}"
+
+
+def test_a_pinned_tls_connection_still_names_and_verifies_the_host(
+    https_feed_server: FeedServer, tls_files: Any
+) -> None:
+    https_feed_server.add("/f.xml", BODY)
+    url = f"https://localhost:{https_feed_server.port}/f.xml"
+    result = fetch(FetchRequest(url, check_ssrf=True), ca_file=str(tls_files.cert), **PINNED)
+    assert isinstance(result, Fetched) and result.body == BODY
+    assert https_feed_server.server_names == ["localhost"]
+    assert https_feed_server.requests[-1].headers["Host"] == f"localhost:{https_feed_server.port}"
+
+
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 RETRY_AFTER = {
     "seconds": ("120", 120.0),
