@@ -91,6 +91,7 @@ class Fetched:
     last_modified: str | None
     content_hash: str  # sha256 hex of the decoded body
     unchanged: bool  # content_hash == request.content_hash: nothing to parse
+    http_version: str = "HTTP/1.1"  # "HTTP/2" where a TLS server offered it
 
 
 @dataclass(frozen=True)
@@ -233,7 +234,7 @@ class Fetcher:
             if status >= 400:
                 raise _status_error(request.url, status, response.headers)
             body = await _read_body(request.url, response, self.limits.max_bytes)
-            return _Response(status, body, response.headers)
+            return _Response(status, body, response.headers, response.http_version)
         finally:
             await response.aclose()
 
@@ -318,6 +319,7 @@ class _Response:
     status: int
     body: bytes
     headers: httpx.Headers
+    http_version: str = "HTTP/1.1"
 
 
 def _make_client(limits: FetchLimits, context: ssl.SSLContext) -> httpx.AsyncClient:
@@ -397,6 +399,7 @@ def _finish(
         last_modified=outcome.headers.get("last-modified"),
         content_hash=digest,
         unchanged=digest == request.content_hash,
+        http_version=outcome.http_version,
     )
 
 

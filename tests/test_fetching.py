@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import socket
+import ssl
 import threading
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
+from h2.config import H2Configuration
+from h2.connection import H2Connection
+from h2.events import RequestReceived
 
 from pipeline.errors import FetchError
 from pipeline.fetching import (
@@ -288,3 +293,52 @@ RETRY_AFTER = {
 @pytest.mark.parametrize("value, seconds", RETRY_AFTER.values(), ids=RETRY_AFTER.keys())
 def test_retry_after_is_read_as_seconds_or_a_date(value: str | None, seconds: float | None) -> None:
     assert _retry_after(value, NOW) == seconds
+
+
+@pytest.fixture
+def h2_feed_url(tls_files: Any) -> Iterator[str]:
+    """A TLS server that offers only HTTP/2 (ALPN "h2") and answers every stream with BODY."""
+    context = tls_files.server_context()
+    context.set_alpn_protocols(["h2"])
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.05)
+    stop = threading.Event()
+
+    def answer(conn: ssl.SSLSocket) -> None:
+        h2 = H2Connection(H2Configuration(client_side=False))
+        h2.initiate_connection()
+        conn.sendall(h2.data_to_send())
+        while not stop.is_set() and (data := conn.recv(65536)):
+            for event in h2.receive_data(data):
+                if isinstance(event, RequestReceived):
+                    headers = [(":status", "200"), ("content-length", str(len(BODY)))]
+                    h2.send_headers(event.stream_id, headers)
+                    h2.send_data(event.stream_id, BODY, end_stream=True)
+            conn.sendall(h2.data_to_send())
+
+    def serve() -> None:
+        while not stop.is_set():  # bounded: the fixture's teardown sets stop
+            try:
+                raw, _ = listener.accept()
+            except TimeoutError:
+                continue
+            raw.settimeout(5)
+            with context.wrap_socket(raw, server_side=True) as conn:
+                answer(conn)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"https://localhost:{listener.getsockname()[1]}/feed.xml"
+    stop.set()
+    thread.join(timeout=5)
+    listener.close()
+
+
+def test_http2_is_used_where_a_tls_server_offers_it(h2_feed_url: str, tls_files: Any) -> None:
+    async def run() -> list[FetchResult]:
+        async with Fetcher(FetchLimits(ca_file=str(tls_files.cert))) as fetcher:
+            return [await fetcher.fetch(FetchRequest(h2_feed_url)) for _ in range(2)]
+
+    for result in asyncio.run(run()):
+        assert isinstance(result, Fetched) and result.body == BODY
+        assert result.http_version == "HTTP/2"
