@@ -211,23 +211,31 @@ class Matcher:
         self, norms: Sequence[tuple[str, float, str, str]], groups: Sequence[str]
     ) -> list[_Hit]:
         hits: list[_Hit] = []
-        for field, field_weight, norm, _ in norms:
-            words = set(_WORDS.findall(norm)) if norm else set()
+        for field, field_weight, norm, display in norms:
+            view = _View(display, norm)
             for group in groups:
                 fuzzy = self._fuzzy[group]
-                for word in sorted(w for w in words if fuzzy.looks_like(w)):
-                    found = process.extractOne(
+                seen: set[str] = set()
+                for start, stop in fuzzy.candidates(norm):
+                    word = norm[start:stop]
+                    if word in seen:
+                        continue
+                    seen.add(word)
+                    best = process.extractOne(
                         word, fuzzy.names, scorer=fuzz.ratio, score_cutoff=MIN_SCORE[-1][1]
                     )
-                    if found is None:
+                    if best is None:
                         continue
-                    _, similarity, index = found
+                    _, similarity, index = best
                     term = fuzzy.terms[index]
                     if not _min_score(len(term.alias.norm)) <= similarity < 100.0:
                         continue
                     weight = self._owners[term.owner].weight * field_weight * similarity / 100.0
+                    matched = view.span(start, stop)
                     hits.append(
-                        _Hit(term.owner, term.alias, field, word, similarity, weight, -1, -1)  # type: ignore[arg-type]
+                        _Hit(
+                            term.owner, term.alias, field, matched, similarity, weight, start, stop
+                        )  # type: ignore[arg-type]
                     )
         return hits
 
@@ -338,30 +346,47 @@ class _Verdict:
 
 
 class _FuzzyGroup:
-    """A group's long aliases, for typo-tolerant matching, with a cheap look-alike filter."""
+    """A group's long aliases, for typo-tolerant matching.
+
+    Only words that keep an alias's first three or last three letters are compared (a typo
+    rarely hits both ends): two compiled regexes of literals find them in C.
+    """
 
     def __init__(self) -> None:
         self.names: list[str] = []
         self.terms: list[_Term] = []
-        self.heads: set[str] = set()
-        self.tails: set[str] = set()
         self.best_weight = 0.0
-        self.shortest = 10_000
+        self._heads: re.Pattern[str] | None = None
+        self._tails: re.Pattern[str] | None = None
+        self._sizes = (0, 0)
 
     def add(self, term: _Term, weight: float) -> None:
         self.best_weight = max(self.best_weight, weight)
-        name = term.alias.norm
-        self.names.append(name)
+        self.names.append(term.alias.norm)
         self.terms.append(term)
-        self.heads.add(name[:2])
-        self.tails.add(name[-3:])
-        self.shortest = min(self.shortest, len(name))
+        self._heads = self._tails = None
 
-    def looks_like(self, word: str) -> bool:
-        """A typo keeps the first two or the last three letters: only such words are compared."""
-        return len(word) >= self.shortest - 1 and (
-            word[:2] in self.heads or word[-3:] in self.tails
-        )
+    def candidates(self, norm: str) -> list[tuple[int, int]]:
+        """Spans of the words of ``norm`` that start or end like one of the aliases."""
+        if self._heads is None or self._tails is None:
+            w = _WORD_CLASS
+            heads = "|".join(sorted({re.escape(n[:3]) for n in self.names}))
+            tails = "|".join(sorted({re.escape(n[-3:]) for n in self.names}))
+            self._heads = re.compile(f"(?:{heads})[{w}]*")  # literal starts: a fast C scan
+            self._tails = re.compile(f"(?:{tails})(?![{w}])")
+            self._sizes = (min(map(len, self.names)) - 1, max(map(len, self.names)) + 2)
+        spans = set()
+        for found in self._heads.finditer(norm):
+            start = found.start()
+            if start == 0 or not _word_char(norm[start - 1]):
+                spans.add((start, found.end()))
+        for found in self._tails.finditer(norm):
+            start = found.start()
+            while start > 0 and _word_char(norm[start - 1]):
+                start -= 1
+            spans.add((start, found.end()))
+        low, high = self._sizes
+        return sorted(span for span in spans if low <= span[1] - span[0] <= high)
 
 
 class _View:
@@ -429,7 +454,7 @@ def _keys(term: _Term) -> list[tuple[str, _Key]]:
     alias = term.alias
     bounded = _bounded(alias.norm)
     variants = [bounded]
-    if 0 < bounded.count(" ") <= 3 and bounded.strip() == bounded:
+    if any(c in alias.norm for c in " -") and 0 < bounded.count(" ") <= 3:
         variants.append(bounded.replace(" ", ""))
     left = not alias.cjk and is_word_char(alias.norm[0])
     right = not alias.cjk and not alias.stem and is_word_char(alias.norm[-1])

@@ -1,0 +1,63 @@
+"""Normalisation: the one function aliases and item text both go through."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.text import MAX_CHARS, align, clean, fold, normalize, strip_html, tokenize
+
+SAME = {
+    "case and compatibility forms": ("ＡＬＩＢＡＢＡ", "alibaba"),
+    "typographic apostrophe reads as ascii": ("Alibaba’s", "alibaba's"),
+    "arabic yeh and kaf fold to urdu letters": ("علي بابا كراتشي", "علی بابا کراتشی"),
+    "alef maksura folds to yeh": ("على", "علی"),
+    "heh variants fold together": ("ۀ ه ة", "ہ ہ ہ"),
+    "tatweel is dropped": ("بـــابا", "بابا"),
+    "harakat are dropped": ("عَلِیّ", "علی"),
+    "zero width non-joiner is dropped": ("علی\u200cبابا", "علیبابا"),
+    "hamza alefs fold to alef": ("أإآ", "ااا"),
+    "persian digits become ascii": ("۱۱.۱۱", "11.11"),
+    "traditional chinese folds to simplified": ("阿里雲 螞蟻集團 支付寶", "阿里云 蚂蚁集团 支付宝"),
+    "html tags and entities are stripped": ("<p>Ant&nbsp;<b>Group</b></p>", "ant group"),
+    "whitespace collapses": ("Daraz \n\t  Pakistan", "daraz pakistan"),
+}
+
+
+@pytest.mark.parametrize(("raw", "expected"), list(SAME.values()), ids=list(SAME))
+def test_normalize_folds_variants_to_one_form(raw: str, expected: str) -> None:
+    assert normalize(raw) == expected
+
+
+def test_strip_html_drops_scripts_styles_and_comments() -> None:
+    text = "<script>alert('Alibaba')</script><style>p{}</style><!-- Daraz -->Pakistan"
+    assert strip_html(text).strip() == "Pakistan"
+
+
+def test_clean_keeps_letters_for_display_but_bounds_the_length() -> None:
+    assert clean("  Alibaba’s <i>Daraz</i>  ") == "Alibaba’s Daraz"
+    assert len(clean("x" * (MAX_CHARS * 5))) == MAX_CHARS
+
+
+def test_fold_keeps_ascii_text_the_same_length() -> None:
+    text = "Alibaba-owned Daraz.pk, Karachi (2026)"
+    assert fold(text) == text.lower()
+
+
+def test_align_maps_each_folded_character_back_to_its_source() -> None:
+    aligned = align("Straße بـابا")
+    assert aligned.norm == "strasse بابا"
+    start = aligned.norm.index("بابا")
+    assert aligned.span(start, start + 4) == "بـابا"
+    assert aligned.span(0, 7) == "Straße"
+
+
+def test_tokenize_splits_words_and_cjk_characters() -> None:
+    assert tokenize("Alibaba-owned Daraz 阿里云") == ["alibaba-owned", "daraz", "阿", "里", "云"]
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    ["\ud800 lone surrogate", "nul \x00 inside", "\U0010ffff\ufffe", "<" * 10_000, "&#x110000;"],
+)
+def test_normalize_never_raises_on_hostile_text(hostile: str) -> None:
+    assert isinstance(normalize(hostile), str)
