@@ -29,7 +29,7 @@ from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
-import feedparser  # type: ignore[import-untyped]
+import feedparser
 
 from pipeline.errors import ParseError
 from pipeline.types import Item

@@ -268,7 +268,7 @@ def https_feed_server(tls_files: Any) -> Iterator[FeedServer]:
     the SNI name of each handshake."""
     context = tls_files.server_context()
     with serve_feeds(context) as state:
-        context.sni_callback = lambda _sock, name, _ctx: state.server_names.append(name)  # type: ignore[assignment]
+        context.sni_callback = lambda _sock, name, _ctx: state.server_names.append(name)
         yield state
 
 

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from pipeline.errors import FeedError, FetchError, ParseError
-from pipeline.fetching import Fetched, Fetcher, FetchLimits, FetchRequest
+from pipeline.fetching import Fetched, Fetcher, FetchLimits, FetchRequest, FetchResult, NotModified
 from pipeline.parsing import ParsedFeed, parse_feed
 from tests.fixtures_feeds import FeedServer, json_feed, redirect, rss
 
@@ -33,17 +33,17 @@ LOW: dict[str, Any] = {
 SSRF: dict[str, Any] = {"allow_private": False}
 
 
-def poll(request: FetchRequest | str, **limits: Any) -> ParsedFeed | FeedError:
+def poll(request: FetchRequest | str, **limits: Any) -> ParsedFeed | NotModified | FeedError:
     """Fetch and parse one feed as the poller does; the error is returned, not raised."""
     request = FetchRequest(request) if isinstance(request, str) else request
 
-    async def run() -> Any:
+    async def run() -> FetchResult:
         async with Fetcher(FetchLimits(**{**LOW, **limits})) as fetcher:
             return await fetcher.fetch(request)
 
     result = asyncio.run(run())
     if not isinstance(result, Fetched):
-        return result  # type: ignore[return-value]
+        return result
     try:
         return parse_feed(result.body, request.url, result.content_type)
     except ParseError as error:
