@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import signal
 import socket
 from collections.abc import Callable, Iterator
@@ -13,6 +15,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from pipeline.cli.common import JsonFormatter, Redactor
 from tests.fixtures_delivery import SmtpServer, WebhookReceiver
 from tests.fixtures_feeds import FeedServer, rss
 from tests.service_process import ServiceProcess, wait_for
@@ -191,7 +194,12 @@ def test_a_digest_missed_while_down_is_sent_once_after_restart(
             "sender": "followup@example.org",
             "to": ["analyst@example.org"],
         },
-        webhooks=[{"url": webhook_receiver.url, "secret_env": "FOLLOWUP_TEST_HOOK_SECRET"}],
+        webhooks=[
+            {
+                "url": f"{webhook_receiver.url}?token=hook-token-123",
+                "secret_env": "FOLLOWUP_TEST_HOOK_SECRET",
+            }
+        ],
         extra=JSON_LOGS,
     )
     first = service(config)
@@ -216,6 +224,30 @@ def test_a_digest_missed_while_down_is_sent_once_after_restart(
     sent = db("SELECT channel, status FROM batches ORDER BY channel")
     assert [(c.split(":")[0], s) for c, s in sent] == [("email", "sent"), ("webhook", "sent")]
     log = first.text() + second.text()
-    assert SECRET not in log and SECRET[6:] not in log
+    assert SECRET not in log and SECRET[6:] not in log and "hook-token-123" not in log
     delivered = [r for r in second.records() if r["message"].startswith("delivered")]
-    assert sorted(r["channel"].split(":")[0] for r in delivered) == ["email", "webhook"]
+    channels = sorted(r["channel"] for r in delivered)
+    assert channels[0] == "email" and channels[1].startswith("webhook:http://127.0.0.1:")
+
+
+def test_log_lines_mask_configured_secrets_and_credentials_in_urls() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(Redactor(["s3cr3t-signing-key"]))
+    logger = logging.getLogger("tests.redaction")
+    logger.addHandler(handler)
+    try:
+        logger.error(
+            "failed with key %s on %s",
+            "s3cr3t-signing-key",
+            "postgresql+psycopg://followup:pg-pass@db/followup",
+            extra={"channel": "webhook:https://hooks.slack.com/services/T0/B0/XyZ123"},
+        )
+    finally:
+        logger.removeHandler(handler)
+    record = json.loads(stream.getvalue())
+    assert (
+        record["message"] == "failed with key *** on postgresql+psycopg://followup:***@db/followup"
+    )
+    assert record["channel"] == "webhook:https://hooks.slack.com/services/***"

@@ -107,6 +107,7 @@ def secret_values(settings: Settings, environ: Mapping[str, str]) -> list[str]:
             settings.digest.email.password_env or "",
         ]
     names.append(settings.serve.token_env or "")
+    names.append("PGPASSWORD")  # libpq's own variable, when the URL carries no password
     values = [environ.get(name, "") for name in names if name]
     password = _url_password(settings.database_url)
     return [value for value in [*values, password] if value and len(value) >= 4]
