@@ -96,7 +96,7 @@ def test_the_list_shows_every_match_newest_first_with_its_reasons_highlighted(re
     assert "5 matches" in page.text
     assert "<mark>Alibaba Cloud</mark> to open a data centre in <mark>Karachi</mark>" in page.text
     assert "<mark>阿里云</mark>将在<mark>巴基斯坦</mark>建设数据中心" in page.text
-    assert "<b>Pakistan</b> <q>Karachi</q>" in page.text
+    assert "<b>Pakistan</b> <q><bdi>Karachi</bdi></q>" in page.text
 
 
 FILTERS = {
