@@ -443,6 +443,36 @@ def test_5000_items_in_one_feed_are_all_read_in_bounded_time(feed_server: FeedSe
     assert time.monotonic() - started < 10
 
 
+FLOODS = {
+    "100,000 attributes on one tag": b"<item "
+    + b" ".join(b'a%d="x"' % n for n in range(100_000))
+    + b">",
+    "a million empty elements": b"<a/>" * 1_000_000,
+    "200,000 nested elements": b"<a>" * 200_000 + b"</a>" * 200_000,
+}
+
+
+@pytest.mark.parametrize("flood", FLOODS.values(), ids=FLOODS.keys())
+def test_a_document_that_would_cost_minutes_of_cpu_is_refused_at_once(
+    feed_server: FeedServer, flood: bytes
+) -> None:
+    body = b'<rss version="2.0"><channel><title>t</title>' + flood + b"</channel></rss>"
+    url = feed_server.add("/flood.xml", body)
+    started = time.monotonic()
+    assert_one_line_error(poll(url, max_bytes=10 * 1024 * 1024), url, ParseError, "refused:")
+    assert time.monotonic() - started < 2
+
+
+def test_html_in_cdata_does_not_count_as_elements(feed_server: FeedServer) -> None:
+    html = "<p>" + "<b>x</b>" * 300_000 + "</p>"
+    body = rss([{"guid": "1", "title": "t"}]).replace(
+        b"<title>t</title>",
+        f"<title>t</title><description><![CDATA[{html}]]></description>".encode(),
+    )
+    items = feed_items(poll(feed_server.add("/f.xml", body), max_bytes=10 * 1024 * 1024))
+    assert items[0].summary.startswith("xxx")
+
+
 def test_duplicate_guids_within_a_feed_give_one_item(feed_server: FeedServer) -> None:
     body = rss(
         [

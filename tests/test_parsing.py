@@ -201,3 +201,11 @@ def test_any_unicode_in_a_feed_comes_out_as_clean_text(
             assert "\x00" not in value
             value.encode("utf-8")
         assert "\n" not in item.title and len(item.title) <= 1000
+
+
+def test_the_body_decides_between_xml_and_json_whatever_the_label() -> None:
+    as_json = parse_feed(
+        json_feed([{"id": "1", "title": "j"}]), "https://x/f", "application/rss+xml"
+    )
+    as_xml = parse_feed(rss([{"guid": "1", "title": "r"}]), "https://x/f", "application/json")
+    assert (as_json.version, as_xml.version) == ("json1", "rss20")
