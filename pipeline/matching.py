@@ -21,7 +21,6 @@ import re
 import unicodedata
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -29,7 +28,7 @@ import ahocorasick
 from rapidfuzz import fuzz, process
 
 from pipeline.profile import Alias, Entity, Profile, Rule
-from pipeline.text import clean, fold, fold_char, is_word_char
+from pipeline.text import clean, dropped_by_fold, fold, fold_char, is_word_char
 from pipeline.types import Item, MatchResult, Reason, TextField
 
 # Fuzzy matching: (longest alias, min rapidfuzz ratio). Aliases under 6 letters never go fuzzy:
@@ -43,10 +42,15 @@ MIN_SCORE = ((8, 90.0), (12, 88.0), (10_000, 86.0))
 # threshold: the rubric's label 0 is exactly "Alibaba with no Pakistan link" and "Pakistan with
 # no digital or China-tech link". The cap keeps such items visible in a threshold sweep.
 SINGLE_GROUP_CAP = 0.4
-# Reasons listed per verdict: enough for a reviewer, bounded for huge items.
+# Reasons listed per verdict: enough for a reviewer, bounded for huge items. An item that
+# does not match shows only its strongest evidence: why it came close, not all it mentions.
 MAX_REASONS = 8
+MAX_REASONS_UNMATCHED = 3
 # An inflected word is reported whole, up to this many letters past the alias.
 MAX_INFLECTION = 12
+# Word endings too common to probe for fuzzy candidates ("business", "press", "canada"): an
+# alias ending so is still found through its first three letters.
+COMMON_ENDINGS = frozenset(["ess", "com", "ada", "ing", "ion", "ers", "ent", "ter"])
 # Arabic prefixes that attach to the next word: and, so, with, for, like, the (and stacks).
 ARABIC_CLITICS = frozenset(
     ["و", "ف", "ب", "ل", "ک", "ال", "وال", "بال", "فال", "کال", "لل", "ول", "وب", "ولل", "وبال"]
@@ -56,7 +60,7 @@ ARABIC_CLITICS = frozenset(
 _WORD_CLASS = (
     "\\w\u0300-\u036f\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0900-\u0963\u0966-\u0dff"
 )
-_NON_WORD = re.compile(f"[^{_WORD_CLASS}]")
+_NON_WORD = re.compile(f"[^{_WORD_CLASS} ]")  # spaces are left as they are
 _ASCII_NON_WORD = bytes(b if chr(b).isalnum() or b == ord("_") else ord(" ") for b in range(256))
 _WORDS = re.compile(r"[\w\u0300-\u036f\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0900-\u0dff]+")
 _word_char = lru_cache(maxsize=8192)(is_word_char)
@@ -69,6 +73,9 @@ class _Term(NamedTuple):
     owner: int  # index into Matcher._owners
     alias: Alias
 
+
+# The stand-in alias of fuzzy probes (never reported).
+_PROBE_ALIAS = Alias(text="", norm="")
 
 # An automaton key's payload: the term, and how many characters of the key lie before and
 # after the alias (boundary spaces, an Arabic clitic).
@@ -93,6 +100,12 @@ class _Hit(NamedTuple):
     weight: float
     start: int  # span in the field's normalised text
     end: int
+    view: _View | None = None  # where ``matched`` is read, when it was left for later
+
+    @property
+    def text(self) -> str:
+        """The item's own text of the hit (read lazily: most hits are never shown)."""
+        return self.matched if self.view is None else self.view.span(self.start, self.end)
 
 
 class Matcher:
@@ -115,6 +128,10 @@ class Matcher:
         for n, negative in enumerate(profile.negatives):
             owner = self._own(_Owner(negative.name, "", 1.0, "negative", None, n))
             self._add_terms(keys, owner, negative.phrases, fuzzy=False)
+        self._probe_groups = list(self._fuzzy)
+        for index, group in enumerate(self._probe_groups):
+            for key, entry in self._fuzzy[group].probes(index):
+                keys.setdefault(key, []).append(entry)
         self._automaton = ahocorasick.Automaton()
         for key, entries in keys.items():
             self._automaton.add_word(key, (len(key), tuple(entries)))
@@ -135,7 +152,8 @@ class Matcher:
             self._terms.append(term)
             for key, entry in _keys(term):
                 keys.setdefault(key, []).append(entry)
-            eligible = not (alias.case_sensitive or alias.cjk or alias.context or " " in alias.norm)
+            eligible = not (alias.case_sensitive or alias.cjk or alias.context)
+            eligible = eligible and _bounded(alias.norm) == alias.norm and " " not in alias.norm
             if fuzzy and eligible and len(alias.norm) >= FUZZY_MIN_LENGTH:
                 group = self._owners[owner].group
                 weight = self._owners[owner].weight
@@ -146,22 +164,28 @@ class Matcher:
     def match(self, item: Item) -> MatchResult:
         texts = [(name, weight, clean(getattr(item, name) or "")) for name, weight in self._fields]
         norms = [(name, weight, fold(display), display) for name, weight, display in texts]
-        hits = self._exact_hits(norms)
+        hits, candidates = self._exact_hits(norms)
         verdict = self._score(hits)
-        groups = self._fuzzy_groups(verdict)
+        groups = self._fuzzy_groups(verdict) if candidates else []
         if groups:
-            more = self._fuzzy_hits(norms, groups)
+            more = self._fuzzy_hits(norms, groups, candidates)
             if more:
                 verdict = self._score(hits + more)
         return verdict.result(self.threshold)
 
-    def _exact_hits(self, norms: Sequence[tuple[str, float, str, str]]) -> list[_Hit]:
+    def _exact_hits(
+        self, norms: Sequence[tuple[str, float, str, str]]
+    ) -> tuple[list[_Hit], list[tuple[str, int, int, int]]]:
         """Automaton hits on the bounded text: every non-word character is a space there and the
         keys carry their boundary spaces, so a key is only found where the alias is a whole word
-        (stems: a word start; Arabic: after a clitic). Left in Python: stems and case."""
+        (stems: a word start; Arabic: after a clitic). Left in Python: stems and case.
+
+        Also returns the fuzzy candidates the same scan found: (field, probe group, word span)
+        for words that start or end like a long alias (see ``_FuzzyGroup.probes``)."""
         hits: list[_Hit] = []
+        candidates: list[tuple[str, int, int, int]] = []
         if not self._has_keys:
-            return hits
+            return hits, candidates
         owners = self._owners
         for field, field_weight, norm, display in norms:
             if not norm:
@@ -172,20 +196,28 @@ class Matcher:
             for last, (length, entries) in self._automaton.iter(bounded):
                 first = last - length  # index in norm of the key's first character
                 for term, front, back in entries:
+                    if term.id < 0:  # a fuzzy probe: remember the whole word
+                        start, stop = first + front, last - back
+                        if back:
+                            start = _word_start(norm, start)
+                        else:
+                            stop = _word_end(norm, stop)
+                        candidates.append((field, -1 - term.id, start, stop))
+                        continue
                     if term.id in taken:
                         continue
                     start, stop = first + front, last - back
                     if term.alias.stem:
                         stop = _word_end(norm, stop)  # report the whole inflected word
-                    matched = view.span(start, stop)
-                    if term.alias.case_sensitive and not _same_case(matched, term.alias.text):
-                        continue
+                    if term.alias.case_sensitive:
+                        if not _same_case(view.span(start, stop), term.alias.text):
+                            continue
                     taken.add(term.id)
                     weight = owners[term.owner].weight * field_weight
                     hits.append(
-                        _Hit(term.owner, term.alias, field, matched, 100.0, weight, start, stop)  # type: ignore[arg-type]
+                        _Hit(term.owner, term.alias, field, "", 100.0, weight, start, stop, view)  # type: ignore[arg-type]
                     )
-        return hits
+        return hits, candidates
 
     # ------------------------------------------------------------------ fuzzy pass
 
@@ -208,47 +240,48 @@ class Matcher:
         return groups
 
     def _fuzzy_hits(
-        self, norms: Sequence[tuple[str, float, str, str]], groups: Sequence[str]
+        self,
+        norms: Sequence[tuple[str, float, str, str]],
+        groups: Sequence[str],
+        candidates: Sequence[tuple[str, int, int, int]],
     ) -> list[_Hit]:
         hits: list[_Hit] = []
-        for field, field_weight, norm, display in norms:
-            view = _View(display, norm)
-            for group in groups:
-                fuzzy = self._fuzzy[group]
-                seen: set[str] = set()
-                for start, stop in fuzzy.candidates(norm):
-                    word = norm[start:stop]
-                    if word in seen:
-                        continue
-                    seen.add(word)
-                    best = process.extractOne(
-                        word, fuzzy.names, scorer=fuzz.ratio, score_cutoff=MIN_SCORE[-1][1]
-                    )
-                    if best is None:
-                        continue
-                    _, similarity, index = best
-                    term = fuzzy.terms[index]
-                    if not _min_score(len(term.alias.norm)) <= similarity < 100.0:
-                        continue
-                    weight = self._owners[term.owner].weight * field_weight * similarity / 100.0
-                    matched = view.span(start, stop)
-                    hits.append(
-                        _Hit(
-                            term.owner, term.alias, field, matched, similarity, weight, start, stop
-                        )  # type: ignore[arg-type]
-                    )
+        wanted = {self._probe_groups.index(g) for g in groups}
+        texts = {field: (weight, norm, display) for field, weight, norm, display in norms}
+        views: dict[str, _View] = {}
+        seen: set[tuple[str, int, str]] = set()
+        for field, index, start, stop in candidates:
+            field_weight, norm, display = texts[field]
+            word = norm[start:stop]
+            if index not in wanted or (field, index, word) in seen:
+                continue
+            seen.add((field, index, word))
+            fuzzy = self._fuzzy[self._probe_groups[index]]
+            if not fuzzy.shortest - 1 <= len(word) <= fuzzy.longest + 2:
+                continue
+            best = process.extractOne(
+                word, fuzzy.names, scorer=fuzz.ratio, score_cutoff=MIN_SCORE[-1][1]
+            )
+            if best is None:
+                continue
+            _, similarity, choice = best
+            term = fuzzy.terms[choice]
+            if not _min_score(len(term.alias.norm)) <= similarity < 100.0:
+                continue
+            weight = self._owners[term.owner].weight * field_weight * similarity / 100.0
+            view = views.get(field) or views.setdefault(field, _View(display, norm))
+            matched = view.span(start, stop)
+            hits.append(
+                _Hit(term.owner, term.alias, field, matched, similarity, weight, start, stop)  # type: ignore[arg-type]
+            )
         return hits
 
     # ------------------------------------------------------------------ scoring
 
     def _score(self, hits: list[_Hit]) -> _Verdict:
         owners = self._owners
-        hits = _in_context(hits, owners)
-        best = _distinct(hits)
-        present = {owners[h.owner].group for h in best}
-        by_owner: dict[int, list[_Hit]] = {}
-        for hit in best:
-            by_owner.setdefault(hit.owner, []).append(hit)
+        by_owner = _distinct(_in_context(hits, owners))
+        present = {owners[index].group for index in by_owner}
         evidence: dict[str, float] = {}
         lent: list[tuple[str, float, int]] = []  # (group, weight, lending owner)
         damping: dict[str, float] = {}
@@ -259,21 +292,29 @@ class Matcher:
                 for kind in negative.kinds:
                     damping[kind] = damping.get(kind, 1.0) * negative.factor
                 continue
-            value = _noisy_or(h.weight for h in owner_hits)
-            evidence[owner.group] = _noisy_or((evidence.get(owner.group, 0.0), value))
-            for imp in owner.entity.implies if owner.entity else ():
-                if not any(g in present for g in imp.unless):
-                    lent.append((imp.group, imp.weight * value, index))
+            miss = 1.0
+            for hit in owner_hits:  # noisy-OR: independent pieces of evidence
+                miss *= 1.0 - hit.weight
+            evidence[owner.group] = 1.0 - (1.0 - evidence.get(owner.group, 0.0)) * miss
+            if owner.entity is not None and owner.entity.implies:
+                for imp in owner.entity.implies:
+                    if not present.intersection(imp.unless):
+                        lent.append((imp.group, imp.weight * (1.0 - miss), index))
         for group, weight, _ in lent:
-            evidence[group] = _noisy_or((evidence.get(group, 0.0), weight))
+            evidence[group] = 1.0 - (1.0 - evidence.get(group, 0.0)) * (1.0 - weight)
         scored = []
+        direct = top = 0.0
         for rule in self.profile.rules:
-            value = rule.weight * min(evidence.get(g, 0.0) for g in rule.groups)
-            scored.append((value * damping.get(rule.kind, 1.0), rule))
-        single = SINGLE_GROUP_CAP * max(evidence.values(), default=0.0)
-        return _Verdict(self, evidence, by_owner, lent, scored, single)
+            value = rule.weight * min([evidence.get(g, 0.0) for g in rule.groups])
+            value *= damping.get(rule.kind, 1.0)
+            scored.append((value, rule))
+            top = max(top, value)
+            if rule.kind == "direct":
+                direct = max(direct, value)
+        top = max(top, SINGLE_GROUP_CAP * max(evidence.values(), default=0.0))
+        return _Verdict(self, evidence, by_owner, lent, scored, top, direct)
 
-    def reasons(self, verdict: _Verdict, groups: Sequence[str]) -> list[Reason]:
+    def reasons(self, verdict: _Verdict, groups: Sequence[str], limit: int) -> list[Reason]:
         """The strongest hits and implications of ``groups``, strongest first."""
         owners = self._owners
         shown = [
@@ -282,8 +323,8 @@ class Matcher:
             if owners[index].group in groups and owners[index].kind != "negative"
             for hit in owner_hits
         ]
-        shown.sort(key=lambda p: (-p[1].weight, p[0].name, p[1].field, p[1].matched))
-        reasons = [self._reason(owner, hit) for owner, hit in shown[:MAX_REASONS]]
+        shown.sort(key=lambda p: (-p[1].weight, p[0].name, p[1].field, p[1].start))
+        reasons = [self._reason(owner, hit) for owner, hit in shown[:limit]]
         for group, weight, index in verdict.lent:
             if group in groups:
                 owner = self._owners[index]
@@ -291,7 +332,7 @@ class Matcher:
                 reasons.append(
                     Reason(
                         name=f"{group} (implied by {owner.name})",
-                        matched=top.matched,
+                        matched=top.text,
                         kind="rule",
                         alias=top.alias.text,
                         field=top.field,
@@ -300,13 +341,13 @@ class Matcher:
                     )
                 )
         reasons.sort(key=lambda r: (-r.weight, r.name, r.field, r.matched))
-        return reasons
+        return reasons[:limit]
 
     @staticmethod
     def _reason(owner: _Owner, hit: _Hit) -> Reason:
         return Reason(
             name=owner.name,
-            matched=hit.matched,
+            matched=hit.text,
             kind="topic" if owner.kind == "topic" else "entity",
             alias=hit.alias.text,
             field=hit.field,
@@ -315,78 +356,55 @@ class Matcher:
         )
 
 
-@dataclass(frozen=True)
-class _Verdict:
+class _Verdict(NamedTuple):
     matcher: Matcher
     evidence: dict[str, float]
     by_owner: dict[int, list[_Hit]]
     lent: list[tuple[str, float, int]]
     scored: list[tuple[float, Rule]]
-    single: float
-
-    @property
-    def score(self) -> float:
-        return max([self.single, *(s for s, _ in self.scored)])
-
-    @property
-    def direct(self) -> float:
-        return max((s for s, rule in self.scored if rule.kind == "direct"), default=0.0)
+    score: float
+    direct: float
 
     def result(self, threshold: float) -> MatchResult:
         score = round(min(1.0, max(0.0, self.score)), 4)
-        if score < threshold:
-            kind = "none"
-        else:
-            kind = "direct" if self.direct >= threshold else "thread"
+        matched = score >= threshold
+        kind = ("direct" if self.direct >= threshold else "thread") if matched else "none"
         fired = sorted((s for s in self.scored if s[0] >= threshold), key=lambda s: -s[0])
         groups = list(dict.fromkeys(g for _, rule in fired for g in rule.groups))
-        groups = groups or list(self.evidence)
-        reasons = self.matcher.reasons(self, groups)[:MAX_REASONS]
-        return MatchResult(score, score >= threshold, kind, tuple(reasons))  # type: ignore[arg-type]
+        limit = MAX_REASONS if matched else MAX_REASONS_UNMATCHED
+        reasons = self.matcher.reasons(self, groups or list(self.evidence), limit)
+        return MatchResult(score, matched, kind, tuple(reasons))  # type: ignore[arg-type]
 
 
 class _FuzzyGroup:
     """A group's long aliases, for typo-tolerant matching.
 
     Only words that keep an alias's first three or last three letters are compared (a typo
-    rarely hits both ends): two compiled regexes of literals find them in C.
+    rarely hits both ends). Those words are found by the exact pass itself: each head and tail
+    is an automaton key too (a "probe"), so finding candidates costs no extra scan.
     """
 
     def __init__(self) -> None:
         self.names: list[str] = []
         self.terms: list[_Term] = []
         self.best_weight = 0.0
-        self._heads: re.Pattern[str] | None = None
-        self._tails: re.Pattern[str] | None = None
-        self._sizes = (0, 0)
+        self.shortest = 10_000
+        self.longest = 0
 
     def add(self, term: _Term, weight: float) -> None:
         self.best_weight = max(self.best_weight, weight)
         self.names.append(term.alias.norm)
         self.terms.append(term)
-        self._heads = self._tails = None
+        self.shortest = min(self.shortest, len(term.alias.norm))
+        self.longest = max(self.longest, len(term.alias.norm))
 
-    def candidates(self, norm: str) -> list[tuple[int, int]]:
-        """Spans of the words of ``norm`` that start or end like one of the aliases."""
-        if self._heads is None or self._tails is None:
-            w = _WORD_CLASS
-            heads = "|".join(sorted({re.escape(n[:3]) for n in self.names}))
-            tails = "|".join(sorted({re.escape(n[-3:]) for n in self.names}))
-            self._heads = re.compile(f"(?:{heads})[{w}]*")  # literal starts: a fast C scan
-            self._tails = re.compile(f"(?:{tails})(?![{w}])")
-            self._sizes = (min(map(len, self.names)) - 1, max(map(len, self.names)) + 2)
-        spans = set()
-        for found in self._heads.finditer(norm):
-            start = found.start()
-            if start == 0 or not _word_char(norm[start - 1]):
-                spans.add((start, found.end()))
-        for found in self._tails.finditer(norm):
-            start = found.start()
-            while start > 0 and _word_char(norm[start - 1]):
-                start -= 1
-            spans.add((start, found.end()))
-        low, high = self._sizes
-        return sorted(span for span in spans if low <= span[1] - span[0] <= high)
+    def probes(self, index: int) -> list[tuple[str, _Key]]:
+        probe = _Term(-1 - index, -1, _PROBE_ALIAS)
+        heads = {name[:3] for name in self.names}
+        tails = {name[-3:] for name in self.names} - COMMON_ENDINGS
+        return [(f" {h}", (probe, 1, 0)) for h in sorted(heads)] + [
+            (f"{t} ", (probe, 0, 1)) for t in sorted(tails)
+        ]
 
 
 class _View:
@@ -412,8 +430,12 @@ class _View:
 
     def _setup(self) -> None:
         display = self.display
-        odd = set() if display.isascii() else {c for c in set(display) if len(fold_char(c)) != 1}
         self._starts = []
+        if display.isascii():
+            return
+        if len(display) == len(self.norm) and not dropped_by_fold(display):
+            return  # nothing shrank, so nothing grew either: one to one
+        odd = {c for c in set(display) if len(fold_char(c)) != 1}
         if not odd:
             self._exact = len(display) == len(self.norm)
             return
@@ -469,6 +491,13 @@ def _keys(term: _Term) -> list[tuple[str, _Key]]:
     return keys
 
 
+def _word_start(norm: str, start: int) -> int:
+    limit = max(0, start - MAX_INFLECTION - 12)
+    while start > limit and _word_char(norm[start - 1]):
+        start -= 1
+    return start
+
+
 def _word_end(norm: str, end: int) -> int:
     limit = min(len(norm), end + MAX_INFLECTION)  # do not swallow a run-on token
     while end < limit and _word_char(norm[end]):
@@ -497,24 +526,29 @@ def _in_context(hits: list[_Hit], owners: Sequence[_Owner]) -> list[_Hit]:
     return [h for h in hits if not h.alias.context or plain & set(h.alias.context)]
 
 
-def _distinct(hits: list[_Hit]) -> list[_Hit]:
-    """Per entity or topic and field, one hit per distinct alias, longest spans first, so that
-    "information technology" counts once, not also as "technology", while two different words
-    of a topic ("technologies", "digital") add up."""
-    if len(hits) < 2:
-        return hits
-    ordered = sorted(hits, key=lambda h: (h.start - h.end, -h.weight))
-    taken: dict[tuple[int, str], list[tuple[int, int]]] = {}
-    best: dict[tuple[int, str, str], _Hit] = {}
-    for hit in ordered:
-        spans = taken.setdefault((hit.owner, hit.field), [])
-        if hit.end > hit.start and any(s < hit.end and hit.start < e for s, e in spans):
+def _distinct(hits: list[_Hit]) -> dict[int, list[_Hit]]:
+    """Hits per entity or topic: per field one hit per distinct alias, longest spans first, so
+    that "information technology" counts once, not also as "technology", while two different
+    words of a topic ("technologies", "digital") add up."""
+    by_field: dict[tuple[int, str], list[_Hit]] = {}
+    for hit in hits:
+        by_field.setdefault((hit.owner, hit.field), []).append(hit)
+    by_owner: dict[int, list[_Hit]] = {}
+    for (owner, _), same in by_field.items():
+        kept = by_owner.setdefault(owner, [])
+        if len(same) == 1:
+            kept.append(same[0])
             continue
-        spans.append((hit.start, hit.end))
-        key = (hit.owner, hit.field, hit.alias.norm)
-        if key not in best or hit.weight > best[key].weight:
-            best[key] = hit
-    return list(best.values())
+        same.sort(key=lambda h: (h.start - h.end, -h.weight))
+        spans: list[tuple[int, int]] = []
+        aliases: set[str] = set()
+        for hit in same:
+            if hit.alias.norm in aliases or any(s < hit.end and hit.start < e for s, e in spans):
+                continue
+            spans.append((hit.start, hit.end))
+            aliases.add(hit.alias.norm)
+            kept.append(hit)
+    return by_owner
 
 
 def _noisy_or(values: Iterable[float]) -> float:

@@ -75,7 +75,21 @@ _TRAD = (
 _FOLD_MAP.update(
     {ord(_TRAD[i]): _TRAD[i + 1] for i in range(0, len(_TRAD), 2) if _TRAD[i] != _TRAD[i + 1]}
 )
-_FOLD = str.maketrans(_FOLD_MAP)
+_FOLDED = {chr(code): (value or "") for code, value in _FOLD_MAP.items()}
+_FOLDABLE = re.compile("[" + "".join(re.escape(char) for char in sorted(_FOLDED)) + "]")
+
+
+_DROPPED = re.compile("[" + "".join(re.escape(c) for c, v in sorted(_FOLDED.items()) if not v) + "]")
+
+
+def dropped_by_fold(text: str) -> bool:
+    """Whether ``fold`` deletes any character of ``text`` (diacritics, tatweel, joiners)."""
+    return _DROPPED.search(text) is not None
+
+
+def _fold_match(found: re.Match[str]) -> str:
+    return _FOLDED[found.group()]
+
 
 
 def strip_html(text: str) -> str:
@@ -95,7 +109,7 @@ def clean(text: str) -> str:
     """
     text = strip_html(text[: MAX_CHARS * 2])
     if not text.isascii() or any(s in text for s in ("  ", "\n", "\t", "\r", "\f", "\v")):
-        text = _SPACE.sub(" ", text)  # a regex pass only where it can change something
+        text = " ".join(text.split())  # only where it can change something
     return unicodedata.normalize("NFC", text.strip()[:MAX_CHARS])
 
 
@@ -103,7 +117,8 @@ def fold(text: str) -> str:
     """NFKC + casefold + script folding, without stripping or collapsing (keeps ASCII 1:1)."""
     if text.isascii():
         return text.lower()  # NFKC leaves ASCII alone; casefold is lower; no ASCII is folded
-    return unicodedata.normalize("NFKC", text).casefold().translate(_FOLD)
+    text = unicodedata.normalize("NFKC", text).casefold()
+    return _FOLDABLE.sub(_fold_match, text)  # few characters fold: cheaper than translate()
 
 
 def normalize(text: str) -> str:
