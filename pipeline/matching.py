@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -28,7 +28,7 @@ import ahocorasick
 from rapidfuzz import fuzz, process
 
 from pipeline.profile import Alias, Entity, Profile, Rule
-from pipeline.text import clean, dropped_by_fold, fold, fold_char, is_word_char
+from pipeline.text import DROPPED, clean, fold, fold_char, is_word_char
 from pipeline.types import Item, MatchResult, Reason, TextField
 
 # Fuzzy matching: (longest alias, min rapidfuzz ratio). Aliases under 6 letters never go fuzzy:
@@ -43,7 +43,8 @@ MIN_SCORE = ((8, 90.0), (12, 88.0), (10_000, 86.0))
 # no digital or China-tech link". The cap keeps such items visible in a threshold sweep.
 SINGLE_GROUP_CAP = 0.4
 # Reasons listed per verdict: enough for a reviewer, bounded for huge items. An item that
-# does not match shows only its strongest evidence: why it came close, not all it mentions.
+# does not match shows only its strongest evidence: why it came close, not all it mentions
+# (one reason when only one group had evidence, e.g. "Pakistan" in a cricket story).
 MAX_REASONS = 8
 MAX_REASONS_UNMATCHED = 3
 # An inflected word is reported whole, up to this many letters past the alias.
@@ -132,11 +133,7 @@ class Matcher:
         for index, group in enumerate(self._probe_groups):
             for key, entry in self._fuzzy[group].probes(index):
                 keys.setdefault(key, []).append(entry)
-        self._automaton = ahocorasick.Automaton()
-        for key, entries in keys.items():
-            self._automaton.add_word(key, (len(key), tuple(entries)))
-        if keys:
-            self._automaton.make_automaton()
+        self._automata = _Automata(keys)
         self._has_keys = bool(keys)
         self._top_field = max((w for _, w in self._fields), default=0.0)
 
@@ -193,7 +190,7 @@ class Matcher:
             view = _View(display, norm)
             taken: set[int] = set()
             bounded = f" {_bounded(norm)} "
-            for last, (length, entries) in self._automaton.iter(bounded):
+            for last, (length, entries) in self._automata.iter(bounded):
                 first = last - length  # index in norm of the key's first character
                 for term, front, back in entries:
                     if term.id < 0:  # a fuzzy probe: remember the whole word
@@ -371,7 +368,10 @@ class _Verdict(NamedTuple):
         kind = ("direct" if self.direct >= threshold else "thread") if matched else "none"
         fired = sorted((s for s in self.scored if s[0] >= threshold), key=lambda s: -s[0])
         groups = list(dict.fromkeys(g for _, rule in fired for g in rule.groups))
-        limit = MAX_REASONS if matched else MAX_REASONS_UNMATCHED
+        if matched:
+            limit = MAX_REASONS
+        else:  # a near miss (two groups or more) says what it had; thin evidence, its best
+            limit = MAX_REASONS_UNMATCHED if len(self.evidence) > 1 else 1
         reasons = self.matcher.reasons(self, groups or list(self.evidence), limit)
         return MatchResult(score, matched, kind, tuple(reasons))  # type: ignore[arg-type]
 
@@ -433,14 +433,17 @@ class _View:
         self._starts = []
         if display.isascii():
             return
-        if len(display) == len(self.norm) and not dropped_by_fold(display):
-            return  # nothing shrank, so nothing grew either: one to one
-        odd = {c for c in set(display) if len(fold_char(c)) != 1}
-        if not odd:
+        dropped = [found.start() for found in DROPPED.finditer(display)]
+        if len(display) - len(dropped) == len(self.norm):
+            positions = dropped  # only deletions (diacritics, tatweel, joiners): the usual case
+        else:  # something also grew (ligatures, "ß"): look at every distinct character
+            odd = {c for c in set(display) if len(fold_char(c)) != 1}
+            positions = [i for i, c in enumerate(display) if c in odd]
+        if not positions:
             self._exact = len(display) == len(self.norm)
             return
         shift = 0
-        for index in [i for i, c in enumerate(display) if c in odd]:
+        for index in positions:
             size = len(fold_char(display[index]))
             self._starts.append(index + shift)
             shift += size - 1
@@ -457,6 +460,55 @@ class _View:
         if inside < size:  # within the folded form of an irregular character
             return index + (1 if end and inside > 0 else 0)
         return offset - shift
+
+
+class _Automata:
+    """The keys split by script, one Aho-Corasick automaton each.
+
+    A key can only occur in a text that has its letters, and an automaton's speed falls with
+    the fan-out of its nodes (after a space, every first letter of every script). So ASCII
+    keys form one automaton, each other script its own, and a text is scanned only by the
+    automata of the scripts it contains: English text by the ASCII one alone.
+    """
+
+    SCRIPTS = (
+        ("arabic", "\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff"),
+        ("devanagari", "\u0900-\u097f"),
+        ("bengali", "\u0980-\u09ff"),
+        ("cjk", "\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003ffff"),
+    )
+
+    def __init__(self, keys: dict[str, list[_Key]]) -> None:
+        self._finders = [(name, re.compile(f"[{chars}]")) for name, chars in self.SCRIPTS]
+        parts: dict[str, ahocorasick.Automaton] = {}
+        for key, entries in keys.items():
+            script = self._script(key)
+            automaton = parts.get(script) or parts.setdefault(script, ahocorasick.Automaton())
+            automaton.add_word(key, (len(key), tuple(entries)))
+        for automaton in parts.values():
+            automaton.make_automaton()
+        self._ascii = parts.pop("ascii", None)
+        self._other = parts.pop("other", None)
+        self._by_script = [(f, parts[name]) for name, f in self._finders if name in parts]
+
+    def _script(self, key: str) -> str:
+        if key.isascii():
+            return "ascii"
+        for name, finder in self._finders:
+            if finder.search(key):
+                return name
+        return "other"
+
+    def iter(self, text: str) -> Iterator[tuple[int, tuple[int, tuple[_Key, ...]]]]:
+        if self._ascii is not None:
+            yield from self._ascii.iter(text)
+        if text.isascii():
+            return
+        for finder, automaton in self._by_script:
+            if finder.search(text):
+                yield from automaton.iter(text)
+        if self._other is not None:
+            yield from self._other.iter(text)
 
 
 def _bounded(norm: str) -> str:

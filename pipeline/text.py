@@ -79,12 +79,8 @@ _FOLDED = {chr(code): (value or "") for code, value in _FOLD_MAP.items()}
 _FOLDABLE = re.compile("[" + "".join(re.escape(char) for char in sorted(_FOLDED)) + "]")
 
 
-_DROPPED = re.compile("[" + "".join(re.escape(c) for c, v in sorted(_FOLDED.items()) if not v) + "]")
-
-
-def dropped_by_fold(text: str) -> bool:
-    """Whether ``fold`` deletes any character of ``text`` (diacritics, tatweel, joiners)."""
-    return _DROPPED.search(text) is not None
+# The characters ``fold`` deletes (diacritics, tatweel, joiners): span mapping needs them.
+DROPPED = re.compile("[" + "".join(re.escape(c) for c, v in sorted(_FOLDED.items()) if not v) + "]")
 
 
 def _fold_match(found: re.Match[str]) -> str:
