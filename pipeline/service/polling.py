@@ -15,12 +15,13 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from concurrent.futures import Executor
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
+from contextlib import AbstractAsyncContextManager, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from pipeline.cadence import Cadence, next_poll
 from pipeline.errors import FeedError, FetchError, StorageError
@@ -86,7 +87,6 @@ class Poller:
 
     async def _poll_batch(self, fetcher: FetcherLike, feeds: list[FeedState]) -> list[FeedOutcome]:
         by_url = {feed.url: feed for feed in feeds}
-        started = {feed.url: time.monotonic() for feed in feeds}
         requests = [
             FetchRequest(
                 url=f.url,
@@ -95,18 +95,23 @@ class Poller:
                 content_hash=f.content_hash,
                 check_ssrf=f.origin == "user",
             )
-            for f in feeds
+            for f in _interleave_origins(feeds)
         ]
         tasks = []
-        writer = _Writer(self._save_drafts)
+        # One thread writes (one malloc arena, no lock waits); it is gone after the batch.
+        pool = ThreadPoolExecutor(1, thread_name_prefix="followup-writer")
+        writer, backlog = _Writer(self._save_drafts, pool), _Backlog(ANALYSIS_BACKLOG)
+
+        def fetched(request: FetchRequest, result: Any, started: float) -> None:
+            finish = self._finish(by_url[request.url], result, started, writer, backlog)
+            tasks.append(asyncio.create_task(finish))
+
         try:
-            async for request, result in fetcher.fetch_many(requests):
-                feed = by_url[request.url]
-                finish = self._finish(feed, result, started[feed.url], writer)
-                tasks.append(asyncio.create_task(finish))
+            await _fetch_in_windows(fetcher, requests, fetched, backlog)
         finally:
             # Whatever happened to the batch, every fetched feed is recorded or released.
             done = await asyncio.gather(*tasks, return_exceptions=True)
+            pool.shutdown(wait=False)
         outcomes = []
         for result in done:
             if isinstance(result, BaseException):
@@ -115,11 +120,12 @@ class Poller:
         return outcomes
 
     async def _finish(
-        self, feed: FeedState, result: Any, started: float, writer: _Writer
+        self, feed: FeedState, result: Any, started: float, writer: _Writer, backlog: _Backlog
     ) -> FeedOutcome:
         wall = self.clock()
         try:
-            draft = await self._draft(feed, result, wall, started)
+            with backlog.holding():
+                draft = await self._draft(feed, result, wall, started)
         except FeedError as exc:
             draft = _Draft(feed, started, "failed", self._failed(feed, exc, wall, started))
         except BaseException:
@@ -278,7 +284,7 @@ class _Draft:
 
 
 _Saved = tuple[PollRecord, SavedPoll]
-WRITE_BATCH = 500  # feeds per transaction at most
+WRITE_BATCH = 100  # feeds per transaction at most: bounds the rows held in memory
 
 
 class _Writer:
@@ -289,8 +295,12 @@ class _Writer:
     queue turns hundreds of small transactions into a few large ones.
     """
 
-    def __init__(self, save: Callable[[Sequence[_Draft]], list[_Saved | BaseException]]) -> None:
-        self._save = save
+    def __init__(
+        self,
+        save: Callable[[Sequence[_Draft]], list[_Saved | BaseException]],
+        pool: Executor,
+    ) -> None:
+        self._save, self._pool = save, pool
         self._queue: list[tuple[_Draft, asyncio.Future[_Saved]]] = []
         self._task: asyncio.Task[None] | None = None
 
@@ -305,7 +315,9 @@ class _Writer:
         while self._queue:
             batch, self._queue = self._queue[:WRITE_BATCH], self._queue[WRITE_BATCH:]
             try:
-                results = await asyncio.to_thread(self._save, [draft for draft, _ in batch])
+                results = await asyncio.get_running_loop().run_in_executor(
+                    self._pool, self._save, [draft for draft, _ in batch]
+                )
             except asyncio.CancelledError:
                 for _, future in batch + self._queue:
                     future.cancel()
@@ -339,3 +351,83 @@ def _save_each_on_failure(
         except StorageError as exc:
             saved.append(exc)
     return saved
+
+
+ANALYSIS_BACKLOG = 48  # fetched bodies waiting for a parse worker, at most (about)
+FETCH_WINDOW = 64  # feeds handed to the fetcher at once; two windows overlap
+
+
+class _Backlog:
+    """Fetched bodies not parsed yet. In a first poll fetching outruns parsing many times
+    over: unbounded, every body of the batch would wait in memory at once."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit, self.count = limit, 0
+        self._changed = asyncio.Event()
+
+    async def room(self) -> None:
+        while self.count >= self.limit:
+            self._changed.clear()
+            await self._changed.wait()
+
+    @contextmanager
+    def holding(self) -> Iterator[None]:
+        self.count += 1
+        try:
+            yield
+        finally:
+            self.count -= 1
+            self._changed.set()
+
+
+async def _fetch_in_windows(
+    fetcher: FetcherLike,
+    requests: Sequence[FetchRequest],
+    fetched: Callable[[FetchRequest, Any, float], None],
+    backlog: _Backlog,
+) -> None:
+    """Fetch ``requests`` a window at a time, two windows in flight, and start the next one
+    only while the parse workers have room: memory stays flat however large the batch."""
+
+    async def window(part: Sequence[FetchRequest]) -> None:
+        started = time.monotonic()
+        async for request, result in fetcher.fetch_many(part):
+            fetched(request, result, started)
+
+    running: set[asyncio.Task[None]] = set()
+    try:
+        for start in range(0, len(requests), FETCH_WINDOW):
+            await backlog.room()
+            running.add(asyncio.create_task(window(requests[start : start + FETCH_WINDOW])))
+            if len(running) >= 2:
+                done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    task.result()  # a bug in fetching stops the batch
+        while running:
+            done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()
+    finally:
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+
+
+def _interleave_origins(feeds: Sequence[FeedState]) -> list[FeedState]:
+    """One feed per origin in turn, so that a window is not all one host (which the
+    per-origin limit would then slow to a crawl)."""
+    seen: dict[str, int] = {}
+    ranked = []
+    for index, feed in enumerate(feeds):
+        origin = _origin_of(feed.url)
+        rank = seen[origin] = seen.get(origin, -1) + 1
+        ranked.append((rank, index, feed))
+    return [feed for _, _, feed in sorted(ranked, key=lambda r: (r[0], r[1]))]
+
+
+def _origin_of(url: str) -> str:
+    try:
+        parts = urlsplit(url)
+        return f"{parts.scheme}://{parts.netloc}".lower()
+    except ValueError:  # the fetcher reports a bad URL; here it is just one more origin
+        return url

@@ -8,6 +8,7 @@ repeated insert into a no-op. Every database error leaves as ``StorageError``.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, func, or_, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
@@ -298,11 +299,15 @@ class Store:
     def save_polls(self, records: Sequence[tuple[int, PollRecord]]) -> list[SavedPoll]:
         """``save_poll`` for many feeds in one transaction: SQLite pays for each commit."""
         saved, log = [], []
+        plain: list[tuple[int, PollRecord]] = []  # no SQL expressions: one statement per shape
         with self._write("saving polls") as conn:
             for feed_id, record in records:
                 ids = self._upsert_items(conn, feed_id, record)
                 match_ids = self._insert_matches(conn, ids, record.matches, record.started_at)
-                self._update_feed(conn, feed_id, record)
+                if record.outcome == "failed" or record.new_url:
+                    self._update_feed(conn, feed_id, record)
+                else:
+                    plain.append((feed_id, record))
                 log.append(
                     {
                         "feed_id": feed_id,
@@ -314,6 +319,7 @@ class Store:
                     }
                 )
                 saved.append(SavedPoll(new_items=len(ids), new_match_ids=match_ids))
+            self._update_plain_feeds(conn, plain)
             if log:
                 conn.execute(self._insert(conn, s.Poll), log)
         return saved
@@ -325,23 +331,7 @@ class Store:
         if not record.items:
             return {}
         rows = [_item_row(feed_id, stored, record.started_at) for stored in record.items]
-        stmt = self._insert(conn, s.Item)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["feed_id", "guid"],
-            set_={
-                k: getattr(stmt.excluded, k)
-                for k in (
-                    "title",
-                    "summary",
-                    "content",
-                    "url",
-                    "published",
-                    "lang",
-                    "content_hash",
-                    "source",
-                )
-            },
-        ).returning(s.Item.id, s.Item.guid, s.Item.dedupe_key)
+        stmt = _item_upsert(conn.dialect.name)
         result = conn.execute(stmt, rows) if len(rows) > 1 else conn.execute(stmt.values(rows[0]))
         return {row.guid: (row.id, row.dedupe_key) for row in result}
 
@@ -386,46 +376,31 @@ class Store:
         return tuple(new_ids)
 
     def _update_feed(self, conn: Connection, feed_id: int, record: PollRecord) -> None:
-        values: dict[str, Any] = {
-            "next_poll_at": record.next_poll_at,
-            "lease_until": None,
-            "lease_owner": None,
-            "last_polled_at": record.started_at,
-            "last_status": record.status,
-            "interval_seconds": record.interval_seconds,
-        }
-        if record.outcome == "failed":
-            values.update(
-                last_error=record.error,
-                consecutive_failures=s.Feed.consecutive_failures + 1,
-                failing_since=func.coalesce(s.Feed.failing_since, record.started_at),
-            )
-        else:
-            values.update(
-                last_error=None,
-                consecutive_failures=0,
-                failing_since=None,
-                last_success_at=record.started_at,
-            )
-            if record.outcome == "ok":
-                values.update(
-                    etag=record.etag,
-                    last_modified=record.last_modified,
-                    content_hash=record.content_hash,
-                )
-            elif record.etag or record.last_modified:
-                values.update(etag=record.etag, last_modified=record.last_modified)
-        if record.changed:
-            values["last_changed_at"] = record.started_at
-        if record.title:
-            values["title"] = record.title[:500]
-        if record.retire:
-            values["retired_at"] = record.started_at
+        values = _feed_values(record)
         if record.new_url:
             taken = conn.execute(select(s.Feed.id).where(s.Feed.url == record.new_url)).first()
             if taken is None:
                 values["url"] = record.new_url
         conn.execute(update(s.Feed).where(s.Feed.id == feed_id).values(**values))
+
+    def _update_plain_feeds(
+        self, conn: Connection, records: Sequence[tuple[int, PollRecord]]
+    ) -> None:
+        """``_update_feed`` for polls that set plain values: an executemany per set of columns."""
+        shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for feed_id, record in records:
+            values = _feed_values(record)
+            params = {f"v_{k}": v for k, v in values.items()}
+            params["feed_id_"] = feed_id
+            shapes.setdefault(tuple(sorted(values)), []).append(params)
+        table = s.Feed.__table__
+        for columns, rows in shapes.items():
+            stmt = (
+                update(table)
+                .where(table.c.id == bindparam("feed_id_"))
+                .values({column: bindparam(f"v_{column}") for column in columns})
+            )
+            conn.execute(stmt, rows)
 
     def release_feed(self, feed_id: int) -> None:
         with self._write("releasing a feed") as conn:
@@ -905,6 +880,58 @@ def _feed_state(row: Any) -> FeedState:
         last_changed_at=row.last_changed_at,
         last_success_at=row.last_success_at,
     )
+
+
+def _feed_values(record: PollRecord) -> dict[str, Any]:
+    """The feed row's new values after a poll (a new URL is checked apart)."""
+    values: dict[str, Any] = {
+        "next_poll_at": record.next_poll_at,
+        "lease_until": None,
+        "lease_owner": None,
+        "last_polled_at": record.started_at,
+        "last_status": record.status,
+        "interval_seconds": record.interval_seconds,
+    }
+    if record.outcome == "failed":
+        values.update(
+            last_error=record.error,
+            consecutive_failures=s.Feed.consecutive_failures + 1,
+            failing_since=func.coalesce(s.Feed.failing_since, record.started_at),
+        )
+    else:
+        values.update(
+            last_error=None,
+            consecutive_failures=0,
+            failing_since=None,
+            last_success_at=record.started_at,
+        )
+        if record.outcome == "ok":
+            values.update(
+                etag=record.etag,
+                last_modified=record.last_modified,
+                content_hash=record.content_hash,
+            )
+        elif record.etag or record.last_modified:
+            values.update(etag=record.etag, last_modified=record.last_modified)
+    if record.changed:
+        values["last_changed_at"] = record.started_at
+    if record.title:
+        values["title"] = record.title[:500]
+    if record.retire:
+        values["retired_at"] = record.started_at
+    return values
+
+
+@functools.cache
+def _item_upsert(dialect_name: str) -> Any:
+    """Built once per dialect: building it costs more than running it for a small feed."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    stmt = dialect.insert(s.Item)
+    changing = ("title", "summary", "content", "url", "published", "lang", "content_hash", "source")
+    return stmt.on_conflict_do_update(
+        index_elements=["feed_id", "guid"],
+        set_={k: getattr(stmt.excluded, k) for k in changing},
+    ).returning(s.Item.id, s.Item.guid, s.Item.dedupe_key)
 
 
 def _item_row(feed_id: int, stored: StoredItem, now: datetime) -> dict[str, Any]:
