@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import subprocess
 import sys
 import tempfile
@@ -51,18 +52,22 @@ def make_items(count: int, seed: int = 2026) -> list[dict[str, str]]:
     return items
 
 
-def run_classify(items_path: Path, config_path: Path, jobs: int | None) -> tuple[float, int]:
+def run_classify(items_path: Path, config_path: Path, jobs: int | None) -> tuple[float, float, int]:
+    """(wall seconds, CPU seconds of the process and its workers, lines printed)."""
     command = [sys.executable, "-m", "pipeline", "classify", str(items_path)]
     command += ["--config", str(config_path)]
     if jobs is not None:
         command += ["--jobs", str(jobs)]
     env = {k: v for k, v in os.environ.items() if k != "FOLLOWUP_CONFIG"}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, cwd=ROOT, env=env, check=False)
     elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if done.returncode != 0:
         sys.exit(f"classify failed ({done.returncode}): {done.stderr.decode()[-500:]}")
-    return elapsed, done.stdout.count(b"\n")
+    return elapsed, cpu, done.stdout.count(b"\n")
 
 
 def run_naive(items: list[dict[str, str]]) -> tuple[float, int]:
@@ -105,7 +110,7 @@ def main() -> None:
             f"profile = {json.dumps(str(PROFILE))}\n",
             encoding="utf-8",
         )
-        elapsed, lines = run_classify(items_path, config_path, args.jobs)
+        elapsed, cpu, lines = run_classify(items_path, config_path, args.jobs)
     if lines != args.items:
         sys.exit(f"classify printed {lines} lines for {args.items} items")
     naive_elapsed, alias_count = run_naive(items[: args.naive_items])
@@ -114,6 +119,8 @@ def main() -> None:
     result = {
         "items": args.items,
         "seconds": round(elapsed, 3),
+        "cpu_seconds": round(cpu, 3),
+        "load_average": round(os.getloadavg()[0], 2),
         "items_per_second": round(rate),
         "target_items_per_second": TARGET_RATE,
         "naive_items": args.naive_items,
@@ -129,7 +136,8 @@ def main() -> None:
         return
     print(
         f"followup classify: {args.items} items in {elapsed:.2f} s = {rate:,.0f} items/s "
-        f"(target {TARGET_RATE:,}) on {os.cpu_count()} CPUs\n"
+        f"(target {TARGET_RATE:,}) on {os.cpu_count()} CPUs, load average "
+        f"{os.getloadavg()[0]:.1f}; {cpu:.2f} CPU seconds = {cpu / args.items * 1e6:.0f} µs/item\n"
         f"naive partial_ratio loop ({alias_count} aliases): {naive_rate:,.1f} items/s "
         f"on {args.naive_items} of the same items\n"
         f"speedup: {rate / naive_rate:,.0f}x (target {TARGET_RATIO:g}x)  "
