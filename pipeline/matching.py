@@ -81,6 +81,9 @@ _PROBE_ALIAS = Alias(text="", norm="")
 # An automaton key's payload: the term, and how many characters of the key lie before and
 # after the alias (boundary spaces, an Arabic clitic).
 _Key = tuple[_Term, int, int]
+# The same, flattened for the hot loop: (term id, owner, stem, case-sensitive, alias, front,
+# back); a negative id is a fuzzy probe.
+_Entry = tuple[int, int, bool, bool, Alias, int, int]
 
 
 class _Owner(NamedTuple):
@@ -134,6 +137,7 @@ class Matcher:
             for key, entry in self._fuzzy[group].probes(index):
                 keys.setdefault(key, []).append(entry)
         self._automata = _Automata(keys)
+        self._weights = [owner.weight for owner in self._owners]
         self._has_keys = bool(keys)
         self._top_field = max((w for _, w in self._fields), default=0.0)
 
@@ -183,7 +187,7 @@ class Matcher:
         candidates: list[tuple[str, int, int, int]] = []
         if not self._has_keys:
             return hits, candidates
-        owners = self._owners
+        weights = self._weights
         for field, field_weight, norm, display in norms:
             if not norm:
                 continue
@@ -192,27 +196,26 @@ class Matcher:
             bounded = f" {_bounded(norm)} "
             for last, (length, entries) in self._automata.iter(bounded):
                 first = last - length  # index in norm of the key's first character
-                for term, front, back in entries:
-                    if term.id < 0:  # a fuzzy probe: remember the whole word
+                for ident, owner, stem, cased, alias, front, back in entries:
+                    if ident < 0:  # a fuzzy probe: remember the whole word
                         start, stop = first + front, last - back
                         if back:
                             start = _word_start(norm, start)
                         else:
                             stop = _word_end(norm, stop)
-                        candidates.append((field, -1 - term.id, start, stop))
+                        candidates.append((field, -1 - ident, start, stop))
                         continue
-                    if term.id in taken:
+                    if ident in taken:
                         continue
                     start, stop = first + front, last - back
-                    if term.alias.stem:
+                    if stem:
                         stop = _word_end(norm, stop)  # report the whole inflected word
-                    if term.alias.case_sensitive:
-                        if not _same_case(view.span(start, stop), term.alias.text):
-                            continue
-                    taken.add(term.id)
-                    weight = owners[term.owner].weight * field_weight
+                    if cased and not _same_case(view.span(start, stop), alias.text):
+                        continue
+                    taken.add(ident)
+                    weight = weights[owner] * field_weight
                     hits.append(
-                        _Hit(term.owner, term.alias, field, "", 100.0, weight, start, stop, view)  # type: ignore[arg-type]
+                        _Hit(owner, alias, field, "", 100.0, weight, start, stop, view)  # type: ignore[arg-type]
                     )
         return hits, candidates
 
@@ -437,8 +440,9 @@ class _View:
         if len(display) - len(dropped) == len(self.norm):
             positions = dropped  # only deletions (diacritics, tatweel, joiners): the usual case
         else:  # something also grew (ligatures, "ß"): look at every distinct character
-            odd = {c for c in set(display) if len(fold_char(c)) != 1}
-            positions = [i for i, c in enumerate(display) if c in odd]
+            odd = sorted(c for c in set(display) if len(fold_char(c)) != 1)
+            finder = re.compile("[" + "".join(re.escape(c) for c in odd) + "]")  # re caches it
+            positions = [found.start() for found in finder.finditer(display)] if odd else []
         if not positions:
             self._exact = len(display) == len(self.norm)
             return
@@ -484,7 +488,11 @@ class _Automata:
         for key, entries in keys.items():
             script = self._script(key)
             automaton = parts.get(script) or parts.setdefault(script, ahocorasick.Automaton())
-            automaton.add_word(key, (len(key), tuple(entries)))
+            flat = tuple(
+                (t.id, t.owner, t.alias.stem, t.alias.case_sensitive, t.alias, front, back)
+                for t, front, back in entries
+            )
+            automaton.add_word(key, (len(key), flat))
         for automaton in parts.values():
             automaton.make_automaton()
         self._ascii = parts.pop("ascii", None)
@@ -499,7 +507,7 @@ class _Automata:
                 return name
         return "other"
 
-    def iter(self, text: str) -> Iterator[tuple[int, tuple[int, tuple[_Key, ...]]]]:
+    def iter(self, text: str) -> Iterator[tuple[int, tuple[int, tuple[_Entry, ...]]]]:
         if self._ascii is not None:
             yield from self._ascii.iter(text)
         if text.isascii():
