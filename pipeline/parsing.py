@@ -261,7 +261,7 @@ def _xml_item(
     )
     if content == summary:
         content = ""
-    published = _from_struct(entry.get("published_parsed") or entry.get("updated_parsed"))
+    published = _entry_date(entry, "published") or _entry_date(entry, "updated")
     item_id = _item_id(entry.get("id"), link, title, summary)
     if item_id is None:
         return None
@@ -297,6 +297,18 @@ def _detail_language(entry: Mapping[str, Any]) -> str | None:
         if detail and detail.get("language"):
             return str(detail["language"])
     return None
+
+
+_YEAR_OR_MONTH = re.compile(r"\d{4}|(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)")
+
+
+def _entry_date(entry: Mapping[str, Any], key: str) -> datetime | None:
+    """A date only when the text looks like one: feedparser fills a missing year, month or
+    day from today's clock ("12:00" becomes today), which is neither pure nor true."""
+    raw = entry.get(key)
+    if not isinstance(raw, str) or len(raw) > 64 or not _YEAR_OR_MONTH.search(raw):
+        return None
+    return _from_struct(entry.get(f"{key}_parsed"))
 
 
 def _from_struct(value: Any) -> datetime | None:
@@ -364,8 +376,10 @@ def _str(value: Any) -> str:
 
 
 def _from_iso(value: str) -> datetime | None:
+    if len(value) > 64:
+        return None
     try:
-        stamp = datetime.fromisoformat(value[:64].strip())
+        stamp = datetime.fromisoformat(value.strip())
     except ValueError:
         return None
     if stamp.tzinfo is None:

@@ -511,6 +511,8 @@ DATES = {
     "far future": ("Fri, 01 Jan 2999 00:00:00 GMT", datetime(2999, 1, 1, tzinfo=UTC)),
     "offset": ("Tue, 03 Mar 2026 09:30:00 +0500", datetime(2026, 3, 3, 4, 30, tzinfo=UTC)),
     "beyond datetime": ("Sat, 01 Jan 99999 00:00:00 GMT", None),
+    "time only, which feedparser dates today": ("12:00:00", None),
+    "a long run of digits": ("1" * 5000, None),
 }
 
 
