@@ -244,6 +244,24 @@ def test_one_hostile_feed_does_not_cost_the_others(feed_server: FeedServer) -> N
 # -- redirects ----------------------------------------------------------------------------
 
 
+def test_a_body_cut_short_by_the_server_is_an_error(feed_server: FeedServer) -> None:
+    def cut(request: BaseHTTPRequestHandler) -> None:
+        request.send_response(200)
+        request.send_header("Content-Length", "5000")
+        request.send_header("Connection", "close")
+        request.end_headers()
+        request.wfile.write(rss([])[:100])
+
+    url = feed_server.add("/cut.xml", handler=cut)
+    assert_one_line_error(poll(url), url, FetchError, "RemoteProtocolError")
+
+
+def test_a_compressed_stream_cut_short_is_an_error(feed_server: FeedServer) -> None:
+    body = gzip.compress(rss([{"guid": str(n), "title": "t"} for n in range(50)]))[:-40]
+    url = feed_server.add("/cut.xml", body, headers={"Content-Encoding": "gzip"})
+    assert_one_line_error(poll(url), url, FetchError, "compressed stream ends early")
+
+
 def test_a_redirect_loop_is_an_error(feed_server: FeedServer) -> None:
     feed_server.add("/b", handler=redirect("/a"))
     url = feed_server.add("/a", handler=redirect("/b"))
