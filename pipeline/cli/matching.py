@@ -272,15 +272,35 @@ def _read_text(path: str) -> str:
 
 
 def _classified(ident: str, seed: str, result: Any) -> str:
-    record = {
-        "id": ident,
-        "seed": seed,
-        "score": result.score,
-        "match": result.match,
-        "kind": result.kind,
-        "reasons": [reason.to_json() for reason in result.reasons],
-    }
-    return _safe(json.dumps(record, ensure_ascii=False)) + "\n"
+    """One output line: ``{"id", "seed", "score", "match", "kind", "reasons"}``.
+
+    Written by hand rather than through ``json.dumps`` of a dict: the reasons of one seed
+    repeat (same entity, alias, field and weight), so each is encoded once and cached, and
+    only the item's own text is encoded per line. Same JSON as ``Reason.to_json``.
+    """
+    reasons = ", ".join(_reason_json(reason) for reason in result.reasons)
+    return _safe(
+        f'{{"id": {_string(ident)}, "seed": {_string(seed)}, "score": {float(result.score)!r}, '
+        f'"match": {"true" if result.match else "false"}, "kind": "{result.kind}", '
+        f'"reasons": [{reasons}]}}\n'
+    )
+
+
+_string = json.encoder.encode_basestring  # type: ignore[attr-defined]
+_REASON_PARTS: dict[tuple[Any, ...], tuple[str, str]] = {}
+
+
+def _reason_json(reason: Any) -> str:
+    key = (reason.name, reason.kind, reason.alias, reason.field, reason.similarity, reason.weight)
+    parts = _REASON_PARTS.get(key)
+    if parts is None:
+        data = reason.to_json()
+        data["matched"] = "\0"
+        head, tail = json.dumps(data, ensure_ascii=False).split('"\\u0000"')
+        parts = (head, tail)
+        if len(_REASON_PARTS) < 50_000:  # bounded: weights and similarities vary a little
+            _REASON_PARTS[key] = parts
+    return f"{parts[0]}{_string(reason.matched)}{parts[1]}"
 
 
 def _safe(text: str) -> str:
