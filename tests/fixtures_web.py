@@ -94,6 +94,15 @@ def store_matches(
     return store.save_poll(ident, record).new_match_ids
 
 
+def match_ids(store: Store) -> dict[str, int]:
+    """item guid → match id (a poll's matches get their ids in the store's own order)."""
+    query = select(schema.Item.guid, schema.Match.id).join(
+        schema.Item, schema.Item.id == schema.Match.item_id
+    )
+    with store.engine.connect() as conn:
+        return {guid: ident for guid, ident in conn.execute(query)}
+
+
 def _reasons(entry: Entry) -> tuple[Reason, ...]:
     entities = tuple(Reason(name, matched, "entity", matched) for name, matched in entry.reasons)
     topics = tuple(Reason(name, matched, "topic", matched) for name, matched in entry.topics)

@@ -14,7 +14,7 @@ from pipeline.cli.labels import evaluate_labels, tune
 from pipeline.config import load_settings
 from pipeline.types import Item, MatchResult, Reason
 from tests.fixtures_db import SEED_PROFILE
-from tests.fixtures_web import SEED, Entry, store_matches
+from tests.fixtures_web import SEED, Entry, match_ids, store_matches
 
 # -- the arithmetic ---------------------------------------------------------------------
 
@@ -185,11 +185,13 @@ def labelled(db_url, store_for, write_config):
     ]
     entries.append(Entry("stale", "Alibaba Cloud opens in Karachi", score=None))
     now = datetime.now(UTC) - timedelta(hours=1)
-    ids = store_matches(store, "http://127.0.0.1:9/feed.xml", entries, now)
-    for match_id, title in zip(ids, titles, strict=False):
+    store_matches(store, "http://127.0.0.1:9/feed.xml", entries, now)
+    by_guid = match_ids(store)
+    ids = {title: by_guid[f"i{n}"] for n, title in enumerate(titles)}
+    for title, match_id in ids.items():
         if title in RELEVANT or title in IRRELEVANT:
             store.label_match(match_id, "relevant" if title in RELEVANT else "irrelevant", now)
-    return config, store, dict(zip(titles, ids, strict=False))
+    return config, store, ids
 
 
 def test_tune_proposes_an_alias_a_negative_term_and_a_threshold(labelled):

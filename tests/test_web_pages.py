@@ -10,7 +10,14 @@ from datetime import timedelta
 
 import pytest
 
-from tests.fixtures_web import NOW, SEED, Entry, review_app_fixture, store_matches  # noqa: F401
+from tests.fixtures_web import (  # noqa: F401
+    NOW,
+    SEED,
+    Entry,
+    match_ids,
+    review_app_fixture,
+    store_matches,
+)
 
 DAWN = "http://127.0.0.1:9/dawn.xml"
 BBC = "http://127.0.0.1:9/bbc-urdu.json"
@@ -21,9 +28,20 @@ def ids_on(html: str) -> list[int]:
     return [int(n) for n in re.findall(r'<li class="match" id="m(\d+)"', html)]
 
 
+def shown(review, html: str) -> list[str]:
+    """The guids of the items whose matches the page lists, in its order."""
+    guids = {ident: guid for guid, ident in match_ids(review.store).items()}
+    return [guids[ident] for ident in ids_on(html)]
+
+
+def ident(review, guid: str) -> int:
+    return match_ids(review.store)[guid]
+
+
 @pytest.fixture
 def review(review_app):
-    """A small database: three outlets, three languages, two seeds, four days."""
+    """A small database: three outlets, three languages, two seeds, four days.
+    Newest first: x1, x2, b1, d2, d1."""
     app = review_app()
     store_matches(
         app.store,
@@ -38,6 +56,13 @@ def review(review_app):
                 reasons=(("Alibaba Cloud", "Alibaba Cloud"), ("Pakistan", "Karachi")),
                 story="alibaba-karachi",
             ),
+        ],
+        NOW - timedelta(days=3),
+    )
+    store_matches(
+        app.store,
+        DAWN,
+        [
             Entry(
                 "d2",
                 "Pakistan widens e-commerce rules",
@@ -46,7 +71,7 @@ def review(review_app):
                 reasons=(("Pakistan", "Pakistan"),),
             ),
         ],
-        NOW - timedelta(days=3),
+        NOW - timedelta(days=3) + timedelta(hours=1),
     )
     store_matches(
         app.store,
@@ -75,6 +100,13 @@ def review(review_app):
                 reasons=(("Alibaba Cloud", "阿里云"), ("Pakistan", "巴基斯坦")),
                 story="alibaba-karachi",
             ),
+        ],
+        NOW,
+    )
+    store_matches(
+        app.store,
+        XINHUA,
+        [
             Entry(
                 "x2",
                 "Daraz sellers meet in Lahore",
@@ -84,7 +116,7 @@ def review(review_app):
                 reasons=(("Daraz", "Daraz"),),
             ),
         ],
-        NOW,
+        NOW - timedelta(minutes=1),
     )
     return app
 
@@ -92,7 +124,7 @@ def review(review_app):
 def test_the_list_shows_every_match_newest_first_with_its_reasons_highlighted(review):
     page = review.client.get("/")
     assert page.status_code == 200
-    assert ids_on(page.text) == [5, 4, 3, 2, 1]
+    assert shown(review, page.text) == ["x1", "x2", "b1", "d2", "d1"]
     assert "5 matches" in page.text
     assert "<mark>Alibaba Cloud</mark> to open a data centre in <mark>Karachi</mark>" in page.text
     assert "<mark>阿里云</mark>将在<mark>巴基斯坦</mark>建设数据中心" in page.text
@@ -100,21 +132,21 @@ def test_the_list_shows_every_match_newest_first_with_its_reasons_highlighted(re
 
 
 FILTERS = {
-    "seed": ("seed=other-seed", [5]),
-    "since": ("since=2026-06-09", [5, 4, 3]),
-    "until": ("until=2026-06-07", [2, 1]),
-    "date range": ("since=2026-06-08&until=2026-06-09", [3]),
-    "score": ("min_score=0.89", [4, 1]),
-    "thread": ("kind=thread", [2]),
-    "outlet by url": (f"feed={BBC}", [3]),
-    "language": ("lang=ur", [3]),
-    "entity": ("entity=Daraz", [5]),
-    "search in English": ("q=karachi", [1]),
-    "search for two words": ("q=data+karachi", [1]),
-    "search in Urdu": ("q=کلاؤڈ", [3]),
-    "search in Chinese": ("q=巴基斯坦", [4]),
-    "short search word": ("q=e-", [2]),
-    "search and filter": ("q=alibaba&lang=en", [1]),
+    "seed": ("seed=other-seed", ["x2"]),
+    "since": ("since=2026-06-09", ["x1", "x2", "b1"]),
+    "until": ("until=2026-06-07", ["d2", "d1"]),
+    "date range": ("since=2026-06-08&until=2026-06-09", ["b1"]),
+    "score": ("min_score=0.89", ["x1", "d1"]),
+    "thread": ("kind=thread", ["d2"]),
+    "outlet by url": (f"feed={BBC}", ["b1"]),
+    "language": ("lang=ur", ["b1"]),
+    "entity": ("entity=Daraz", ["x2"]),
+    "search in English": ("q=karachi", ["d1"]),
+    "search for two words": ("q=data+karachi", ["d1"]),
+    "search in Urdu": ("q=کلاؤڈ", ["b1"]),
+    "search in Chinese": ("q=巴基斯坦", ["x1"]),
+    "short search word": ("q=e-", ["d2"]),
+    "search and filter": ("q=alibaba&lang=en", ["d1"]),
 }
 
 
@@ -122,17 +154,18 @@ FILTERS = {
 def test_each_filter_narrows_the_list(review, query, expected):
     page = review.client.get(f"/?{query}")
     assert page.status_code == 200
-    assert ids_on(page.text) == expected
+    assert shown(review, page.text) == expected
 
 
 def test_the_label_filter_follows_the_latest_label(review):
     csrf = review.csrf()
+    d1, d2 = ident(review, "d1"), ident(review, "d2")
     for verdict in ("irrelevant", "relevant"):
-        review.client.post("/matches/1/label", data={"label": verdict, "csrf": csrf})
-    review.client.post("/matches/2/label", data={"label": "irrelevant", "csrf": csrf})
-    assert ids_on(review.client.get("/?label=relevant").text) == [1]
-    assert ids_on(review.client.get("/?label=irrelevant").text) == [2]
-    assert ids_on(review.client.get("/?label=unlabeled").text) == [5, 4, 3]
+        review.client.post(f"/matches/{d1}/label", data={"label": verdict, "csrf": csrf})
+    review.client.post(f"/matches/{d2}/label", data={"label": "irrelevant", "csrf": csrf})
+    assert shown(review, review.client.get("/?label=relevant").text) == ["d1"]
+    assert shown(review, review.client.get("/?label=irrelevant").text) == ["d2"]
+    assert shown(review, review.client.get("/?label=unlabeled").text) == ["x1", "x2", "b1"]
 
 
 def test_a_story_shows_its_other_outlets_in_place(review):
@@ -146,7 +179,7 @@ def test_a_story_shows_its_other_outlets_in_place(review):
 def test_filter_values_the_page_cannot_use_are_dropped_with_a_note(review):
     page = review.client.get("/?since=yesterday&min_score=7&kind=maybe&page=zero")
     assert page.status_code == 200
-    assert ids_on(page.text) == [5, 4, 3, 2, 1]
+    assert shown(review, page.text) == ["x1", "x2", "b1", "d2", "d1"]
     for note in ("ignored since", "ignored min_score", "ignored kind"):
         assert note in page.text
 
@@ -167,27 +200,27 @@ def test_pages_hold_fifty_matches_and_link_to_older_ones(review_app):
 
 
 def test_one_click_labels_a_match_and_comes_back_to_the_same_filter(review):
-    csrf = review.csrf()
+    csrf, b1 = review.csrf(), ident(review, "b1")
     answer = review.client.post(
-        "/matches/3/label",
+        f"/matches/{b1}/label",
         data={"label": "relevant", "csrf": csrf, "next": "/?lang=ur"},
         follow_redirects=False,
     )
     assert answer.status_code == 303
-    assert answer.headers["location"] == "/?lang=ur#m3"
-    [match] = [m for m in review.store.list_matches() if m.id == 3]
+    assert answer.headers["location"] == f"/?lang=ur#m{b1}"
+    [match] = [m for m in review.store.list_matches() if m.id == b1]
     assert match.label == "relevant"
     assert 'data-label="relevant"' in review.client.get("/?lang=ur").text
 
 
 def test_the_script_labels_with_a_json_answer(review):
-    csrf = review.csrf()
+    csrf, x1 = review.csrf(), ident(review, "x1")
     answer = review.client.post(
-        "/matches/4/label",
+        f"/matches/{x1}/label",
         data={"label": "irrelevant", "csrf": csrf},
         headers={"accept": "application/json"},
     )
-    assert answer.json() == {"id": 4, "label": "irrelevant"}
+    assert answer.json() == {"id": x1, "label": "irrelevant"}
 
 
 def test_labelling_never_redirects_to_another_site(review):
@@ -257,7 +290,7 @@ def test_exports_hold_the_current_filter_as_csv_and_json(review):
     as_json = review.client.get("/export.json?lang=en&seed=" + SEED)
     assert as_json.status_code == 200
     assert "attachment" in as_json.headers["content-disposition"]
-    assert [m["id"] for m in as_json.json()] == [2, 1]
+    assert [m["id"] for m in as_json.json()] == [ident(review, "d2"), ident(review, "d1")]
     assert as_json.json()[1]["reasons"][0] == {
         "name": "Alibaba Cloud",
         "matched": "Alibaba Cloud",
@@ -269,7 +302,7 @@ def test_exports_hold_the_current_filter_as_csv_and_json(review):
     }
     as_csv = review.client.get("/export.csv?q=karachi")
     rows = list(csv.DictReader(io.StringIO(as_csv.text)))
-    assert [r["id"] for r in rows] == ["1"]
+    assert [r["id"] for r in rows] == [str(ident(review, "d1"))]
     assert rows[0]["reasons"] == "Alibaba Cloud: Alibaba Cloud; Pakistan: Karachi"
 
 
