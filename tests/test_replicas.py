@@ -1,5 +1,7 @@
 """Three `followup run` replicas on one PostgreSQL share 200 feeds; one is SIGKILLed mid-poll.
 
+(And, at the store level, two replicas saving polls of syndicated stories at once.)
+
 What must hold: each feed is polled at most once per interval (leases), the killed replica's
 claimed work is taken over once its leases expire, no item, match or delivery is stored or
 sent twice, and the survivors stop cleanly on SIGTERM.
@@ -9,10 +11,11 @@ from __future__ import annotations
 
 import json
 import signal
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
@@ -20,6 +23,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from pipeline.storage.store import NewMatch, PollRecord, Store, StoredItem
+from pipeline.types import FeedSpec, Item, MatchResult, Reason
 from tests.fixtures_delivery import WebhookReceiver
 from tests.fixtures_feeds import FeedServer, rss
 from tests.service_process import ServiceProcess, wait_for
@@ -232,3 +237,68 @@ def assert_each_match_delivered_once(db: Db, receiver: WebhookReceiver) -> None:
     assert delivered and len(delivered) == len(set(delivered))
     rows = db("SELECT match_id, channel FROM deliveries")
     assert len(rows) == len(set(rows)) == len(delivered)
+
+
+def test_replicas_saving_polls_that_share_stories_in_opposite_orders_never_deadlock(
+    pg_url: str, store_for: Callable[..., Any]
+) -> None:
+    """Syndicated stories reach many feeds; two replicas' save transactions then insert the
+    same match keys. In opposite orders that used to be a lock cycle PostgreSQL broke by
+    aborting one transaction (a lost poll)."""
+    first, second = store_for(pg_url, "replica-1"), store_for(pg_url, "replica-2")
+    now = datetime.now(UTC)
+    first.sync_config_feeds([FeedSpec(f"http://127.0.0.1:9/{n}.xml") for n in range(4)], now)
+    feeds = [f.id for f in first.claim_due_feeds(now, 10, 60, force=True)]
+    keys = [f"story-{n}" for n in range(400)]
+    errors: list[BaseException] = []
+
+    def save(store: Store, polls: list[tuple[int, PollRecord]], start: threading.Barrier) -> None:
+        start.wait()
+        try:
+            store.save_polls(polls)
+        except BaseException as exc:  # collected: the assertion below reports it
+            errors.append(exc)
+
+    for round_ in range(10):
+        start = threading.Barrier(2)
+        polls_a = [
+            (feeds[0], shared(0, keys[:200], round_)),
+            (feeds[1], shared(1, keys[200:], round_)),
+        ]
+        polls_b = [
+            (feeds[2], shared(2, keys[200:], round_)),
+            (feeds[3], shared(3, keys[:200], round_)),
+        ]
+        threads = [
+            threading.Thread(target=save, args=(first, polls_a, start)),
+            threading.Thread(target=save, args=(second, polls_b, start)),
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+
+    assert errors == []
+    assert first.count_matches() == 10 * len(keys)
+
+
+def shared(feed: int, keys: list[str], round_: int) -> PollRecord:
+    """A poll of ``feed`` whose items are the stories ``keys`` (same keys in every feed)."""
+    hit = MatchResult(0.9, True, "direct", (Reason("Alibaba Cloud", "Alibaba Cloud"),))
+    items = [
+        StoredItem(
+            Item(id=f"{feed}-{key}-{round_}", title=key, url=f"https://n.example.org/{key}"),
+            dedupe_key=f"{key}-{round_}",
+            content_hash="h",
+        )
+        for key in keys
+    ]
+    now = datetime.now(UTC)
+    return PollRecord(
+        outcome="ok",
+        started_at=now,
+        duration=0.1,
+        next_poll_at=now + timedelta(minutes=15),
+        items=items,
+        matches=[NewMatch(s.item.id, "pk-alibaba-2026", hit) for s in items],
+    )

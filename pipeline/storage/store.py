@@ -299,15 +299,12 @@ class Store:
     def save_polls(self, records: Sequence[tuple[int, PollRecord]]) -> list[SavedPoll]:
         """``save_poll`` for many feeds in one transaction: SQLite pays for each commit."""
         saved, log = [], []
-        plain: list[tuple[int, PollRecord]] = []  # no SQL expressions: one statement per shape
         with self._write("saving polls") as conn:
-            for feed_id, record in records:
-                ids = self._upsert_items(conn, feed_id, record)
-                match_ids = self._insert_matches(conn, ids, record.matches, record.started_at)
-                if record.outcome == "failed" or record.new_url:
-                    self._update_feed(conn, feed_id, record)
-                else:
-                    plain.append((feed_id, record))
+            item_ids = [self._upsert_items(conn, feed_id, record) for feed_id, record in records]
+            polls = [(ids, record) for ids, (_, record) in zip(item_ids, records, strict=True)]
+            match_ids = self._insert_matches(conn, polls)
+            for (feed_id, record), ids, new in zip(records, item_ids, match_ids, strict=True):
+                self._update_feed(conn, feed_id, record)
                 log.append(
                     {
                         "feed_id": feed_id,
@@ -318,8 +315,7 @@ class Store:
                         "owner": self.owner,
                     }
                 )
-                saved.append(SavedPoll(new_items=len(ids), new_match_ids=match_ids))
-            self._update_plain_feeds(conn, plain)
+                saved.append(SavedPoll(new_items=len(ids), new_match_ids=new))
             if log:
                 conn.execute(self._insert(conn, s.Poll), log)
         return saved
@@ -338,42 +334,35 @@ class Store:
     def _insert_matches(
         self,
         conn: Connection,
-        ids: dict[str, tuple[int, str]],
-        matches: Sequence[NewMatch],
-        now: datetime,
-    ) -> tuple[int, ...]:
-        rows, matched_items = [], set()
-        for match in matches:
-            if match.item_guid not in ids:
-                continue
-            item_id, dedupe_key = ids[match.item_guid]
-            matched_items.add(item_id)
-            rows.append(
-                {
-                    "seed_id": match.seed,
-                    "item_id": item_id,
-                    "dedupe_key": dedupe_key,
-                    "story_key": match.story_key,
-                    "score": match.result.score,
-                    "kind": match.result.kind,
-                    "matched_at": now,
-                    "reasons": json.dumps(
-                        [r.to_json() for r in match.result.reasons], ensure_ascii=False
-                    ),
-                }
-            )
-        new_ids: list[int] = []
+        polls: Sequence[tuple[dict[str, tuple[int, str]], PollRecord]],
+    ) -> list[tuple[int, ...]]:
+        """Insert the matches of several polls; the new match ids of each poll, in order."""
+        rows, poll_of_item = [], {}
+        for index, (ids, record) in enumerate(polls):
+            for match in record.matches:
+                if match.item_guid not in ids:
+                    continue
+                item_id, dedupe_key = ids[match.item_guid]
+                poll_of_item[item_id] = index
+                rows.append(_match_row(match, item_id, dedupe_key, record.started_at))
+        new_ids: list[list[int]] = [[] for _ in polls]
         if rows:
+            # Key order: replicas saving polls that share stories (syndicated items) take the
+            # unique index's locks in one order, so they wait for each other instead of
+            # deadlocking (PostgreSQL aborts one transaction of a cycle).
+            rows.sort(key=lambda row: (row["seed_id"], row["dedupe_key"]))
             stmt = (
                 self._insert(conn, s.Match)
                 .on_conflict_do_nothing(index_elements=["seed_id", "dedupe_key"])
-                .returning(s.Match.id)
+                .returning(s.Match.id, s.Match.item_id)
             )
             # One statement for all of them; a story already matched for the seed returns no id.
-            new_ids = list(conn.execute(stmt, rows).scalars())
-        if matched_items:
-            conn.execute(update(s.Item).where(s.Item.id.in_(matched_items)).values(matched=True))
-        return tuple(new_ids)
+            for match_id, item_id in conn.execute(stmt, rows).all():
+                new_ids[poll_of_item[item_id]].append(match_id)
+            conn.execute(
+                update(s.Item).where(s.Item.id.in_(list(poll_of_item))).values(matched=True)
+            )
+        return [tuple(sorted(ids)) for ids in new_ids]
 
     def _update_feed(self, conn: Connection, feed_id: int, record: PollRecord) -> None:
         values = _feed_values(record)
@@ -932,6 +921,19 @@ def _item_upsert(dialect_name: str) -> Any:
         index_elements=["feed_id", "guid"],
         set_={k: getattr(stmt.excluded, k) for k in changing},
     ).returning(s.Item.id, s.Item.guid, s.Item.dedupe_key)
+
+
+def _match_row(match: NewMatch, item_id: int, dedupe_key: str, now: datetime) -> dict[str, Any]:
+    return {
+        "seed_id": match.seed,
+        "item_id": item_id,
+        "dedupe_key": dedupe_key,
+        "story_key": match.story_key,
+        "score": match.result.score,
+        "kind": match.result.kind,
+        "matched_at": now,
+        "reasons": json.dumps([r.to_json() for r in match.result.reasons], ensure_ascii=False),
+    }
 
 
 def _item_row(feed_id: int, stored: StoredItem, now: datetime) -> dict[str, Any]:
