@@ -143,15 +143,21 @@ def test_a_ten_megabyte_line_is_classified(tmp_path: Path, config: Path) -> None
 
 
 def test_stdin_and_worker_processes_give_the_same_answers(tmp_path: Path, config: Path) -> None:
+    filler = "Karachi traders discuss online payments and cloud services. " * 6
     lines = [
-        json.dumps({"id": str(i), "title": t}) for i, t in enumerate(["Alibaba Pakistan", "x"] * 30)
+        json.dumps({"id": str(i), "title": t, "summary": filler})
+        for i, t in enumerate(["Alibaba Pakistan", "x", "ہواوے پاکستان"] * 1500)
     ]
+    lines[4000] = "{broken"  # a bad line past the first megabyte: numbered the same
     items = write_lines(tmp_path / "i.jsonl", lines)
+    assert items.stat().st_size > 1_500_000  # several byte ranges for the workers
     alone = followup(
         "classify", "-", "--config", str(config), cwd=tmp_path, stdin=items.read_bytes()
     )
     workers = followup("classify", str(items), "--jobs", "2", "--config", str(config), cwd=tmp_path)
-    assert alone.code == workers.code == 0 and alone.out == workers.out
+    assert alone.code == workers.code == 1
+    assert alone.out == workers.out and len(alone.out.splitlines()) == 2 * 4499
+    assert alone.err.replace("-:", f"{items}:") == workers.err and ":4001:" in alone.err
 
 
 def test_an_unknown_seed_is_a_usage_error(tmp_path: Path, config: Path) -> None:

@@ -48,13 +48,14 @@ def classify(ctx: click.Context, items: str, seed_id: str | None, jobs: int) -> 
     stream = _open(items)
     workers = jobs or _default_jobs(items)
     out = sys.stdout.buffer if hasattr(sys.stdout, "buffer") else None
-    skipped = 0
+    skipped, base = 0, 0
     with stream, _mapper(workers) as mapper:
-        for text, errors in mapper(_classify_batch, _batches(stream)):
+        for data, errors, lines in mapper(_classify_batch, _batches(stream, items, workers)):
             for number, message in errors:
                 skipped += 1
-                warn(str(InputError(message, _safe(items), number)))
-            _write(out, text)
+                warn(str(InputError(message, _safe(items), base + number)))
+            base += lines
+            _write(out, data)
     if skipped:
         sys.exit(EXIT_FAILED)
 
@@ -62,17 +63,21 @@ def classify(ctx: click.Context, items: str, seed_id: str | None, jobs: int) -> 
 # Set before worker processes fork, so each inherits the compiled matchers.
 _MATCHERS: list[tuple[str, Any]] = []
 _BATCH_LINES = 2000
+_BATCH_BYTES = 1 << 20
 _PARALLEL_BYTES = 1 << 20  # below this, starting workers costs more than it saves
 
+# A batch is its raw lines, or (for workers reading a file themselves) a byte range of it.
+_Batch = list[bytes] | tuple[str, int, int]
 
-def _classify_batch(batch: tuple[int, list[bytes]]) -> tuple[str, list[tuple[int, str]]]:
-    """Classify one batch of raw lines: (output text, [(line number, problem)])."""
+
+def _classify_batch(batch: _Batch) -> tuple[bytes, list[tuple[int, str]], int]:
+    """Classify one batch: (output, [(line number within the batch, problem)], lines read)."""
     from pipeline.evaluation import item_from_json
 
-    first, lines = batch
+    lines = batch if isinstance(batch, list) else _read_range(*batch)
     out: list[str] = []
     errors: list[tuple[int, str]] = []
-    for number, raw in enumerate(lines, start=first):
+    for number, raw in enumerate(lines, start=1):
         row = _parse(raw)
         if row is _BLANK:
             continue
@@ -85,19 +90,43 @@ def _classify_batch(batch: tuple[int, list[bytes]]) -> tuple[str, list[tuple[int
             continue
         for seed, matcher in _MATCHERS:
             out.append(_classified(item.id, seed, matcher.match(item)))
-    return "".join(out), errors
+    return "".join(out).encode("utf-8"), errors, len(lines)
 
 
-def _batches(stream: IO[bytes]) -> Iterator[tuple[int, list[bytes]]]:
+def _read_range(path: str, start: int, end: int) -> list[bytes]:
+    with open(path, "rb") as stream:
+        stream.seek(start)
+        lines = stream.read(end - start).split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()  # the range ends with a newline
+    return lines
+
+
+def _batches(stream: IO[bytes], path: str, workers: int) -> Iterator[_Batch]:
+    """Byte ranges of a regular file when workers read it themselves, else lists of lines."""
+    if workers > 1 and path != "-":
+        yield from _ranges(stream)
+        return
     batch: list[bytes] = []
-    first = 1
-    for number, raw in enumerate(stream, start=1):
+    for raw in stream:
         batch.append(raw)
         if len(batch) >= _BATCH_LINES:
-            yield first, batch
-            batch, first = [], number + 1
+            yield batch
+            batch = []
     if batch:
-        yield first, batch
+        yield batch
+
+
+def _ranges(stream: IO[bytes]) -> Iterator[tuple[str, int, int]]:
+    """About a megabyte each, cut just after a newline (a long line stays whole)."""
+    size = stream.seek(0, 2)
+    start = 0
+    while start < size:
+        stream.seek(min(size, start + _BATCH_BYTES))
+        stream.readline()
+        end = min(size, stream.tell())
+        yield stream.name, start, end
+        start = end
 
 
 def _default_jobs(path: str) -> int:
@@ -308,12 +337,12 @@ def _safe(text: str) -> str:
     return text if text.isascii() else _LONE_SURROGATE.sub("\ufffd", text)
 
 
-def _write(out: IO[bytes] | None, text: str) -> None:
-    if not text:
+def _write(out: IO[bytes] | None, data: bytes) -> None:
+    if not data:
         return
     if out is None:
-        sys.stdout.write(text)
+        sys.stdout.write(data.decode("utf-8"))
         sys.stdout.flush()
     else:
-        out.write(text.encode("utf-8"))
+        out.write(data)
         out.flush()
