@@ -100,7 +100,7 @@ def match_ids(store: Store) -> dict[str, int]:
         schema.Item, schema.Item.id == schema.Match.item_id
     )
     with store.engine.connect() as conn:
-        return {guid: ident for guid, ident in conn.execute(query)}
+        return {row.guid: row.id for row in conn.execute(query)}
 
 
 def _reasons(entry: Entry) -> tuple[Reason, ...]:

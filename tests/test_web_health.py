@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import signal
+import socket
+import subprocess
+import sys
+import time
 from datetime import timedelta
 
+import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -113,3 +119,37 @@ def test_the_poll_histogram_is_cumulative():
     buckets = {s.labels["le"]: s.value for s in family.samples if s.name.endswith("_bucket")}
     assert buckets["0.05"] == 1 and buckets["0.5"] == 3 and buckets["10.0"] == 4
     assert buckets["60.0"] == 4 and buckets["+Inf"] == 5
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_followup_serve_answers_on_loopback_and_stops_on_sigterm(write_config, tmp_path):
+    config = write_config()
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "serve", "--port", str(port), "--config", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        health = None
+        for _ in range(200):  # bounded: up to 20 s for the server to start
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)  # ok: waiting for another process to bind its port
+        assert health is not None and health.status_code == 200
+        assert health.json()["status"] == "ok"
+        metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5)
+        assert "followup_feeds_ok" in metrics.text
+        page = httpx.get(f"http://127.0.0.1:{port}/", timeout=5)
+        assert page.status_code == 200 and "content-security-policy" in page.headers
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=20)
+    assert process.returncode == 0, err.decode()

@@ -153,7 +153,7 @@ class ReviewQueries:
             feeds = conn.execute(select(s.Feed.url, s.Feed.name).order_by(s.Feed.url))
             return Facets(
                 seeds=tuple(seeds.scalars()),
-                langs=tuple(langs.scalars()),
+                langs=tuple(lang for lang in langs.scalars() if lang),
                 feeds=tuple((row.url, row.name) for row in feeds),
             )
 

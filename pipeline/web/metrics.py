@@ -102,7 +102,7 @@ def poll_histogram(durations: Sequence[float]) -> HistogramMetricFamily:
 def metrics_page(store: Store, clock: Callable[[], datetime]) -> tuple[int, bytes, str]:
     """(status, body, content type) of one scrape; 503 when the database does not answer."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(DatabaseCollector(store, clock))  # type: ignore[arg-type]
+    registry.register(DatabaseCollector(store, clock))
     try:
         return 200, generate_latest(registry), CONTENT_TYPE_LATEST
     except StorageError as exc:

@@ -64,7 +64,7 @@ def _spans(text: str, needles: Sequence[str]) -> list[tuple[int, int]]:
     # lower() keeps offsets only when it keeps the length ("İ" does not): else exact case.
     folded = text.lower()
     haystack = folded if len(folded) == len(text) else text
-    spans = []
+    spans: list[tuple[int, int]] = []
     for needle in set(needles):
         probe = needle.lower() if haystack is folded else needle
         if len(probe) != len(needle) or not probe:

@@ -7,7 +7,11 @@ variable that ``[serve] token_env`` names must be set, or serving stops before i
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping
+import signal
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
 
 from pipeline.config import Settings
 from pipeline.errors import ConfigError
@@ -44,7 +48,7 @@ def check_exposure(settings: Settings, environ: Mapping[str, str], host: str) ->
 
 
 def serve(settings: Settings, environ: Mapping[str, str], *, host: str, port: int) -> None:
-    """Serve until interrupted (uvicorn handles SIGINT and SIGTERM)."""
+    """Serve until SIGINT or SIGTERM; then finish open requests and exit 0."""
     import uvicorn
 
     from pipeline.bootstrap import open_store
@@ -63,6 +67,27 @@ def serve(settings: Settings, environ: Mapping[str, str], *, host: str, port: in
             proxy_headers=False,
             access_log=False,
         )
-        uvicorn.Server(config).run()
+        _server_class(uvicorn.Server)(config).run()
     finally:
         store.engine.dispose()
+
+
+def _server_class(base: Any) -> Any:
+    class Server(base):  # type: ignore[misc, valid-type]
+        """uvicorn's server, minus re-raising the stop signal after a clean shutdown (which
+        would make the exit status -15): a stopped `followup serve` exits 0, as `run` does."""
+
+        @contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            if threading.current_thread() is not threading.main_thread():
+                yield
+                return
+            stops = (signal.SIGINT, signal.SIGTERM)
+            previous = {sig: signal.signal(sig, self.handle_exit) for sig in stops}
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
+    return Server
