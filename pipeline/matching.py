@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from bisect import bisect_right
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -507,16 +507,16 @@ class _Automata:
                 return name
         return "other"
 
-    def iter(self, text: str) -> Iterator[tuple[int, tuple[int, tuple[_Entry, ...]]]]:
-        if self._ascii is not None:
-            yield from self._ascii.iter(text)
+    def iter(self, text: str) -> list[tuple[int, tuple[int, tuple[_Entry, ...]]]]:
+        found = list(self._ascii.iter(text)) if self._ascii is not None else []
         if text.isascii():
-            return
+            return found
         for finder, automaton in self._by_script:
             if finder.search(text):
-                yield from automaton.iter(text)
+                found += automaton.iter(text)
         if self._other is not None:
-            yield from self._other.iter(text)
+            found += self._other.iter(text)
+        return found
 
 
 def _bounded(norm: str) -> str:
