@@ -90,9 +90,10 @@ class _Owner(NamedTuple):
     name: str
     group: str
     weight: float
-    kind: str  # "entity", "topic" or "negative"
+    kind: str  # "entity", "topic", "negative" or "mask"
     entity: Entity | None
     negative: int = -1  # index into profile.negatives
+    masks: int = -1  # for a "mask": the owner whose hits inside its own hits do not count
 
 
 class _Hit(NamedTuple):
@@ -126,6 +127,9 @@ class Matcher:
         for entity in profile.entities:
             owner = self._own(_Owner(entity.name, entity.group, entity.weight, "entity", entity))
             self._add_terms(keys, owner, entity.aliases, fuzzy=entity.fuzzy)
+            if entity.false_friends:
+                mask = self._own(_Owner(entity.name, "", 0.0, "mask", None, masks=owner))
+                self._add_terms(keys, mask, entity.false_friends, fuzzy=False)
         for topic in profile.topics:
             owner = self._own(_Owner(topic.name, topic.group, topic.weight, "topic", None))
             self._add_terms(keys, owner, topic.phrases, fuzzy=False)
@@ -322,6 +326,7 @@ class Matcher:
             for index, owner_hits in verdict.by_owner.items()
             if owners[index].group in groups and owners[index].kind != "negative"
             for hit in owner_hits
+            if hit.weight > 0  # context-only words are not evidence
         ]
         shown.sort(key=lambda p: (-p[1].weight, p[0].name, p[1].field, p[1].start))
         reasons = [self._reason(owner, hit) for owner, hit in shown[:limit]]
@@ -374,7 +379,8 @@ class _Verdict(NamedTuple):
         if matched:
             limit = MAX_REASONS
         else:  # a near miss (two groups or more) says what it had; thin evidence, its best
-            limit = MAX_REASONS_UNMATCHED if len(self.evidence) > 1 else 1
+            groups_seen = sum(1 for value in self.evidence.values() if value > 0)
+            limit = MAX_REASONS_UNMATCHED if groups_seen > 1 else 1
         reasons = self.matcher.reasons(self, groups or list(self.evidence), limit)
         return MatchResult(score, matched, kind, tuple(reasons))  # type: ignore[arg-type]
 
@@ -579,7 +585,20 @@ def _min_score(length: int) -> float:
 
 
 def _in_context(hits: list[_Hit], owners: Sequence[_Owner]) -> list[_Hit]:
-    """Ambiguous aliases count only beside evidence from a group they name."""
+    """Ambiguous aliases count only beside evidence from a group they name, and never inside a
+    false friend of their entity."""
+    masks = [h for h in hits if owners[h.owner].kind == "mask"]
+    if masks:
+        hidden = {(owners[m.owner].masks, m.field, m.start, m.end) for m in masks}
+        hits = [
+            h
+            for h in hits
+            if owners[h.owner].kind != "mask"
+            and not any(
+                o == h.owner and f == h.field and s <= h.start and h.end <= e
+                for o, f, s, e in hidden
+            )
+        ]
     if not any(h.alias.context for h in hits):
         return hits
     plain = {owners[h.owner].group for h in hits if not h.alias.context}

@@ -9,7 +9,9 @@ Alias markers: a leading ``=`` makes an alias case-sensitive (short ASCII aliase
 letters with a capital, such as "AI", "Ant" or "SBP", are case-sensitive without it); a trailing
 ``*`` lets inflection letters follow ("Pakistan*" matches "Pakistani", "পাকিস্তান*" matches
 "পাকিস্তানের"). An alias may also be a table ``{ alias = "...", context = ["group", ...] }``:
-such an ambiguous form counts only when another group named in ``context`` has evidence too.
+such an ambiguous form counts only when another group named in ``context`` has evidence too,
+and an entity's ``not = [...]`` lists phrases whose words are not the entity (Urdu دور دراز,
+"far-flung", is not Daraz).
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ class Entity:
     aliases: tuple[Alias, ...]
     implies: tuple[Implication, ...] = ()
     fuzzy: bool = True  # typo-tolerant matching for its long single-word aliases
+    false_friends: tuple[Alias, ...] = ()  # phrases whose words are not this entity
 
 
 @dataclass(frozen=True)
@@ -285,6 +288,7 @@ class _Reader:
                 for i, imp in enumerate(implies)
             ),
             fuzzy=fuzzy,
+            false_friends=self.aliases(table, "not", where) if "not" in table else (),
         )
 
     def implication(self, table: Mapping[str, Any], where: str) -> Implication:

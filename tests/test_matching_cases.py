@@ -82,6 +82,17 @@ CASES: dict[str, tuple[str, str, str]] = {
     "ur-direct-daraz-in-commerce": ("دراز نے ای کامرس سیل کا اعلان کر دیا", "", "direct"),
     "ur-thread-chinese-firm": ("ہواوے پاکستان میں نوجوانوں کو تربیت دے گا", "", "thread"),
     "ur-none-far-flung-is-not-daraz": ("پاکستان کے دور دراز علاقوں میں سڑکیں", "", "none"),
+    "ur-none-far-flung-even-beside-shopping-words": (
+        "پاکستان کے دور دراز علاقوں میں آن لائن تعلیم",
+        "",
+        "none",
+    ),
+    "ur-direct-daraz-pakistan-needs-no-other-word": ("دراز پاکستان کی سالانہ سیل", "", "direct"),
+    "ur-direct-daraz-beside-shopping-words": (
+        "دراز نے آن لائن خریداروں کے لیے آفر دی",
+        "",
+        "direct",
+    ),
     "ur-none-defence-deal": ("پاکستان اور چین کے درمیان دفاعی معاہدہ", "", "none"),
     # ---------------------------------------------------------------- Chinese
     "zh-direct-agreement": ("阿里巴巴与巴基斯坦签署合作协议", "", "direct"),
