@@ -123,7 +123,7 @@ class Matcher:
         self._owners: list[_Owner] = []
         self._terms: list[_Term] = []
         self._fuzzy: dict[str, _FuzzyGroup] = {}
-        keys: dict[str, list[_Term]] = {}
+        keys: dict[str, list[_Key]] = {}
         for entity in profile.entities:
             owner = self._own(_Owner(entity.name, entity.group, entity.weight, "entity", entity))
             self._add_terms(keys, owner, entity.aliases, fuzzy=entity.fuzzy)
