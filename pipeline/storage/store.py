@@ -299,12 +299,16 @@ class Store:
     def save_polls(self, records: Sequence[tuple[int, PollRecord]]) -> list[SavedPoll]:
         """``save_poll`` for many feeds in one transaction: SQLite pays for each commit."""
         saved, log = [], []
+        plain: list[tuple[int, PollRecord]] = []  # no SQL expressions: one statement per shape
         with self._write("saving polls") as conn:
             item_ids = [self._upsert_items(conn, feed_id, record) for feed_id, record in records]
             polls = [(ids, record) for ids, (_, record) in zip(item_ids, records, strict=True)]
             match_ids = self._insert_matches(conn, polls)
             for (feed_id, record), ids, new in zip(records, item_ids, match_ids, strict=True):
-                self._update_feed(conn, feed_id, record)
+                if record.outcome == "failed" or record.new_url:
+                    self._update_feed(conn, feed_id, record)
+                else:
+                    plain.append((feed_id, record))
                 log.append(
                     {
                         "feed_id": feed_id,
@@ -316,6 +320,7 @@ class Store:
                     }
                 )
                 saved.append(SavedPoll(new_items=len(ids), new_match_ids=new))
+            self._update_plain_feeds(conn, plain)
             if log:
                 conn.execute(self._insert(conn, s.Poll), log)
         return saved
