@@ -261,3 +261,26 @@ def test_evaluate_labels_scores_the_matcher_against_stored_labels(labelled):
     text = evaluate_labels(settings, threshold=0.99)
     assert "at threshold 0.99" in text
     assert "no longer matched, labelled relevant" in text
+
+
+@pytest.fixture
+def followup_with_tune(followup, monkeypatch):
+    """`followup` with `tune` registered, as `pipeline.cli._register` is to do."""
+    from pipeline.cli import cli
+
+    monkeypatch.setitem(cli.commands, "tune", tune)
+    return followup
+
+
+def test_followup_tune_runs_from_the_command_line(followup_with_tune, labelled):
+    config, _, _ = labelled
+    result = followup_with_tune("--config", str(config), "tune", "--seed", SEED)
+    assert result.code == 0, result.err
+    assert "seed pk-alibaba-2026: 9 labelled matches" in result.out
+
+
+def test_followup_tune_with_an_unknown_seed_exits_2_naming_it(followup_with_tune, labelled):
+    config, _, _ = labelled
+    result = followup_with_tune("tune", "--seed", "nope", "--config", str(config))
+    assert result.code == 2
+    assert "no seed 'nope'" in result.err and "Traceback" not in result.err
