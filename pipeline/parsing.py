@@ -22,7 +22,7 @@ import hashlib
 import html
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from html.parser import HTMLParser
@@ -31,6 +31,7 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import feedparser
 
+from pipeline import fastrss
 from pipeline.errors import ParseError
 from pipeline.types import Item
 
@@ -217,6 +218,26 @@ def _looks_like_json(body: bytes, content_type: str | None) -> bool:
 
 
 def _parse_xml_feed(body: bytes, url: str, content_type: str | None, limits: _Limits) -> ParsedFeed:
+    feed: Mapping[str, Any]
+    entries: Sequence[Mapping[str, Any]]
+    fast = fastrss.read(body, content_type)
+    if fast is not None:
+        (feed, entries), version = fast, "rss20"
+    else:
+        feed, entries, version = _feedparser(body, url, content_type)
+    title = _text_of(feed, "title", TITLE_MAX_CHARS) or None
+    base = _safe_url(feed.get("link"), url) or url
+    language = _language(feed.get("language"))
+    items = _unique(
+        _xml_item(entry, base, title, language, limits) for entry in entries[: limits.items]
+    )
+    return ParsedFeed(title, _safe_url(feed.get("link"), url), items, language, version)
+
+
+def _feedparser(
+    body: bytes, url: str, content_type: str | None
+) -> tuple[Mapping[str, Any], Sequence[Mapping[str, Any]], str]:
+    """Anything the fast RSS reader leaves alone: every format, encoding and quirk."""
     headers = {"content-type": content_type} if content_type else {}
     # sanitize_html and relative-URI resolution cost half of feedparser's time; we turn
     # HTML into plain text ourselves, so neither is needed.
@@ -229,14 +250,7 @@ def _parse_xml_feed(body: bytes, url: str, content_type: str | None, limits: _Li
     if not parsed.get("version") and not parsed.entries:
         raise FeedParseError(url, f"not a feed ({_describe(body)})")
     _check_complete(body, url)
-    feed = parsed.feed
-    title = _text_of(feed, "title", TITLE_MAX_CHARS) or None
-    base = _safe_url(feed.get("link"), url) or url
-    language = _language(feed.get("language"))
-    items = _unique(
-        _xml_item(entry, base, title, language, limits) for entry in parsed.entries[: limits.items]
-    )
-    return ParsedFeed(title, _safe_url(feed.get("link"), url), items, language, parsed.version)
+    return parsed.feed, parsed.entries, str(parsed.version)
 
 
 def _describe(body: bytes) -> str:
@@ -253,9 +267,10 @@ def _xml_item(
 ) -> Item | None:
     title = _text_of(entry, "title", TITLE_MAX_CHARS)
     link = _safe_url(entry.get("link"), base)
-    if entry.get("guidislink") and link != entry.get("link"):
+    if entry.get("guidislink") and entry.get("link") == entry.get("id") and link != entry.get("id"):
         link = None  # feedparser made a link of a guid that is no absolute URL
-    summary = _text_of(entry, "summary", limits.field)
+    # Without a detail, feedparser copied the content into the summary: content carries it.
+    summary = _text_of(entry, "summary", limits.field) if "summary_detail" in entry else ""
     content = _clean(
         " ".join(_html_text(part, limits.field) for part in entry.get("content", ())), limits.field
     )

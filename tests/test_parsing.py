@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pipeline import fastrss
 from pipeline.errors import ParseError
 from pipeline.parsing import (
     ParsedFeed,
@@ -209,3 +210,145 @@ def test_the_body_decides_between_xml_and_json_whatever_the_label() -> None:
     )
     as_xml = parse_feed(rss([{"guid": "1", "title": "r"}]), "https://x/f", "application/json")
     assert (as_json.version, as_xml.version) == ("json1", "rss20")
+
+
+# The fast RSS reader must give exactly what the feedparser path gives.
+
+
+def both_paths(body: bytes, content_type: str | None = None) -> tuple[ParsedFeed, ParsedFeed]:
+    fast = parse_feed(body, "https://x.example/feed", content_type)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(fastrss, "read", lambda *_args: None)
+        slow = parse_feed(body, "https://x.example/feed", content_type)
+    return fast, slow
+
+
+def test_the_fast_reader_takes_plain_rss_and_agrees_on_the_golden_file() -> None:
+    body = (DATA / "rss20_full.xml").read_bytes()
+    assert fastrss.read(body, None) is not None
+    fast, slow = both_paths(body)
+    assert fast == slow
+
+
+SHAPES = {
+    "atom": (atom([{"id": "1", "title": "t"}]), None),
+    "windows-1252 label": (rss([{"guid": "1", "title": "t"}]), "text/xml; charset=windows-1252"),
+    "xml:lang": (
+        rss([{"guid": "1", "title": "t"}]).replace(b"<rss ", b'<rss xml:lang="en" '),
+        None,
+    ),
+    "unknown element": (
+        rss([{"guid": "1", "title": "t"}]).replace(b"<item>", b"<item><itunes>x</itunes>"),
+        None,
+    ),
+    "markup in a title": (
+        rss([]).replace(b"</channel>", b"<item><title>a<b>c</b></title></item></channel>"),
+        None,
+    ),
+    "media:title": (
+        rss([]).replace(
+            b"</channel>",
+            b'<item xmlns:m="http://search.yahoo.com/mrss/"><m:title>x</m:title></item></channel>',
+        ),
+        None,
+    ),
+    "two titles": (
+        rss([]).replace(b"</channel>", b"<item><title>a</title><title>b</title></item></channel>"),
+        None,
+    ),
+    "rss 0.92": (
+        rss([{"guid": "1", "title": "t"}]).replace(b'version="2.0"', b'version="0.92"'),
+        None,
+    ),
+}
+
+
+@pytest.mark.parametrize("body, content_type", SHAPES.values(), ids=SHAPES.keys())
+def test_the_fast_reader_leaves_other_shapes_to_feedparser(
+    body: bytes, content_type: str | None
+) -> None:
+    assert fastrss.read(body, content_type) is None
+
+
+FIELD_TEXT = st.sampled_from(
+    [
+        "plain",
+        "a &amp; b",
+        "caf\u00e9",
+        "Ã©t\u00e9",
+        "x\u0093q\u0094",
+        "&lt;b&gt;bold&lt;/b&gt; text",
+        "a &lt; b",
+        "&lt;p&gt;para&lt;/p&gt;",
+        "  spaced  \n out ",
+        "",
+        "日本語",
+        "&#8217;quote&#8217;",
+        "AT&amp;amp;T",
+    ]
+)
+LINKS = st.sampled_from(
+    [
+        "https://x.example/a",
+        "/relative/path",
+        "https://x.example/q?a=1&amp;b=2",
+        "http:///triple.example/x",
+        "javascript:alert(1)",
+        "",
+        "  https://x.example/s  ",
+    ]
+)
+DATES = st.sampled_from(
+    ["Mon, 02 Mar 2026 10:00:00 GMT", "2026-03-02T10:00:00Z", "yesterday", "12:00", ""]
+)
+
+
+@st.composite
+def rss_items(draw: st.DrawFn) -> str:
+    parts = []
+    if draw(st.booleans()):
+        parts.append(f"<title>{draw(FIELD_TEXT)}</title>")
+    if draw(st.booleans()):
+        parts.append(f"<link>{draw(LINKS)}</link>")
+    if draw(st.booleans()):
+        flag = draw(st.sampled_from(["", ' isPermaLink="true"', ' isPermaLink="false"']))
+        parts.append(f"<guid{flag}>{draw(LINKS | FIELD_TEXT)}</guid>")
+    if draw(st.booleans()):
+        parts.append(f"<description>{draw(FIELD_TEXT)}</description>")
+    if draw(st.booleans()):
+        parts.append(f"<content:encoded><![CDATA[<p>{draw(FIELD_TEXT)}</p>]]></content:encoded>")
+    if draw(st.booleans()):
+        parts.append(f"<pubDate>{draw(DATES)}</pubDate>")
+    if draw(st.booleans()):
+        parts.append(f"<dc:date>{draw(DATES)}</dc:date>")
+    parts += ["<category>a</category>", '<media:content url="https://x.example/i.jpg"/>'][
+        : draw(st.integers(0, 2))
+    ]
+    return "<item>" + "".join(draw(st.permutations(parts))) + "</item>"
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    items=st.lists(rss_items(), max_size=4),
+    title=FIELD_TEXT,
+    link=LINKS,
+    language=st.sampled_from(["", "<language>en-US</language>", "<language>ur_PK</language>"]),
+    language_last=st.booleans(),
+)
+def test_the_fast_reader_agrees_with_feedparser(
+    items: list[str], title: str, link: str, language: str, language_last: bool
+) -> None:
+    head = f'<title>{title}</title><link>{link}</link><atom:link rel="self" href="{link}"/>'
+    channel = head + ("".join(items) + language if language_last else language + "".join(items))
+    body = (
+        '<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0" '
+        'xmlns:content="http://purl.org/rss/1.0/modules/content/" '
+        'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:atom="http://www.w3.org/2005/Atom" '
+        f'xmlns:media="http://search.yahoo.com/mrss/"><channel>{channel}</channel></rss>'
+    ).encode()
+    try:
+        fast, slow = both_paths(body)
+    except ParseError:
+        return  # e.g. an undefined entity: both paths then use feedparser
+    assert fastrss.read(body, None) is not None
+    assert fast == slow
