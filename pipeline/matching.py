@@ -63,7 +63,6 @@ _WORD_CLASS = (
 )
 _NON_WORD = re.compile(f"[^{_WORD_CLASS} ]")  # spaces are left as they are
 _ASCII_NON_WORD = bytes(b if chr(b).isalnum() or b == ord("_") else ord(" ") for b in range(256))
-_WORDS = re.compile(r"[\w\u0300-\u036f\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0900-\u0dff]+")
 _word_char = lru_cache(maxsize=8192)(is_word_char)
 
 

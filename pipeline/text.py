@@ -12,7 +12,6 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from dataclasses import dataclass
 from functools import lru_cache
 
 # A news item's useful text is a few thousand characters; a 10 MB line must not cost 10 MB of
@@ -87,7 +86,6 @@ def _fold_match(found: re.Match[str]) -> str:
     return _FOLDED[found.group()]
 
 
-
 def strip_html(text: str) -> str:
     """Drop tags, scripts, styles and comments; decode entities. Bounded by ``MAX_CHARS``."""
     text = text[: MAX_CHARS * 2]
@@ -126,44 +124,6 @@ def normalize(text: str) -> str:
 def fold_char(char: str) -> str:
     """``fold`` of one character, cached: text has few distinct characters."""
     return fold(char)
-
-
-def folds_one_to_one(display: str) -> bool:
-    """Whether ``fold`` maps each character of ``display`` to exactly one character, so that
-    offsets in the folded text are offsets in ``display`` (true of all ASCII text)."""
-    return display.isascii() or all(len(fold_char(char)) == 1 for char in set(display))
-
-
-@dataclass(frozen=True)
-class Aligned:
-    """A normalised text whose every character knows the display character it came from."""
-
-    display: str
-    norm: str
-    origin: tuple[int, ...]  # origin[i] = index in display of norm[i]; one extra end entry
-
-    def span(self, start: int, end: int) -> str:
-        """The display text behind ``norm[start:end]``."""
-        return self.display[self.origin[start] : self.origin[end]] if end > start else ""
-
-
-def align(display: str) -> Aligned:
-    """Normalise ``display`` character by character, keeping the way back to each source char.
-
-    Slower than ``fold`` (a Python loop), so the matcher calls it only for texts whose fold
-    changed their length and that had a hit to report.
-    """
-    pieces: list[str] = []
-    origin: list[int] = []
-    for index, char in enumerate(display):
-        piece = char.lower() if char < "\x80" else fold_char(char)
-        pieces.append(piece)
-        if len(piece) == 1:
-            origin.append(index)
-        else:
-            origin.extend([index] * len(piece))
-    origin.append(len(display))
-    return Aligned(display, "".join(pieces), tuple(origin))
 
 
 def is_word_char(char: str) -> bool:

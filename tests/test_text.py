@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.text import MAX_CHARS, align, clean, fold, normalize, strip_html, tokenize
+from pipeline.text import (
+    DROPPED,
+    MAX_CHARS,
+    clean,
+    fold,
+    fold_char,
+    normalize,
+    strip_html,
+    tokenize,
+)
 
 SAME = {
     "case and compatibility forms": ("ＡＬＩＢＡＢＡ", "alibaba"),
@@ -43,12 +52,12 @@ def test_fold_keeps_ascii_text_the_same_length() -> None:
     assert fold(text) == text.lower()
 
 
-def test_align_maps_each_folded_character_back_to_its_source() -> None:
-    aligned = align("Straße بـابا")
-    assert aligned.norm == "strasse بابا"
-    start = aligned.norm.index("بابا")
-    assert aligned.span(start, start + 4) == "بـابا"
-    assert aligned.span(0, 7) == "Straße"
+def test_fold_char_is_fold_of_one_character() -> None:
+    assert (fold_char("ß"), fold_char("ـ"), fold_char("ي")) == ("ss", "", "ی")
+
+
+def test_dropped_finds_the_characters_fold_deletes() -> None:
+    assert [m.group() for m in DROPPED.finditer("بـابا عَلی")] == ["ـ", "َ"]
 
 
 def test_tokenize_splits_words_and_cjk_characters() -> None:
