@@ -246,3 +246,19 @@ def test_seed_draft_writes_a_profile_that_loads(tmp_path: Path) -> None:
 def test_seed_draft_names_an_unreadable_article(tmp_path: Path) -> None:
     run = followup("seed", "draft", str(tmp_path / "missing.txt"), cwd=tmp_path)
     assert run.code == 2 and "missing.txt" in run.err
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(tmp_path: Path, config: Path) -> None:
+    lines = [
+        json.dumps({"id": str(i), "title": "Alibaba in Pakistan " * 20}) for i in range(20_000)
+    ]
+    items = write_lines(tmp_path / "i.jsonl", lines)
+    env = {k: v for k, v in os.environ.items() if k != "FOLLOWUP_CONFIG"}
+    args = [sys.executable, "-m", "pipeline", "classify", str(items), "--config", str(config)]
+    with subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        assert json.loads(proc.stdout.readline())["id"] == "0"
+        proc.stdout.close()  # like `| head -1`
+        err = proc.stderr.read().decode()
+        code = proc.wait(timeout=60)
+    assert code == 1 and "Traceback" not in err and "stdout closed" in err

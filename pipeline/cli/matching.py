@@ -7,6 +7,7 @@ nor httpx, so `followup classify` starts in a fraction of a second.
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from collections.abc import Callable, Iterator
@@ -49,13 +50,17 @@ def classify(ctx: click.Context, items: str, seed_id: str | None, jobs: int) -> 
     workers = jobs or _default_jobs(items)
     out = sys.stdout.buffer if hasattr(sys.stdout, "buffer") else None
     skipped, base = 0, 0
-    with stream, _mapper(workers) as mapper:
-        for data, errors, lines in mapper(_classify_batch, _batches(stream, items, workers)):
-            for number, message in errors:
-                skipped += 1
-                warn(str(InputError(message, _safe(items), base + number)))
-            base += lines
-            _write(out, data)
+    try:
+        with stream, _mapper(workers) as mapper:
+            for data, errors, lines in mapper(_classify_batch, _batches(stream, items, workers)):
+                for number, message in errors:
+                    skipped += 1
+                    warn(str(InputError(message, _safe(items), base + number)))
+                base += lines
+                _write(out, data)
+    except BrokenPipeError:  # the reader went away (`| head`): stop, say so, no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        die("stdout closed before every item was classified", EXIT_FAILED)
     if skipped:
         sys.exit(EXIT_FAILED)
 
@@ -130,8 +135,6 @@ def _ranges(stream: IO[bytes]) -> Iterator[tuple[str, int, int]]:
 
 
 def _default_jobs(path: str) -> int:
-    import os
-
     try:
         large = path != "-" and os.path.getsize(path) >= _PARALLEL_BYTES
     except OSError:
