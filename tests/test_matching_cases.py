@@ -104,6 +104,7 @@ CASES: dict[str, tuple[str, str, str]] = {
     "bn-direct-inflected": ("আলিবাবা পাকিস্তানে বিনিয়োগ করবে", "", "direct"),
     "bn-direct-daraz-pakistan": ("দারাজের ক্যাম্পেইনে পাকিস্তানের রেকর্ড বিক্রি", "", "direct"),
     "bn-none-daraz-bangladesh": ("দারাজ বাংলাদেশের নতুন ক্যাম্পেইন", "", "none"),
+    "bn-none-daraz-in-bengali-without-pakistan": ("দারাজের মেগা সেলে ছাড়", "", "none"),
     "bn-none-alibaba-model": ("আলিবাবার নতুন এআই মডেল", "", "none"),
     # ---------------------------------------------------------------- Hindi
     "hi-direct-investment": ("अलीबाबा ने पाकिस्तान में निवेश की घोषणा की", "", "direct"),
