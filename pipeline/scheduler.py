@@ -7,6 +7,7 @@ and unique rows make sure each piece of work is done by one replica.
 SIGTERM/SIGINT: the scheduler is paused (no new tick starts), running ticks finish within
 a grace period (each feed's poll and each delivery is one transaction: it commits or rolls
 back whole), the leases this replica still holds are given back, and the process exits 0.
+A second signal cancels what still runs instead of waiting for it.
 A replica that dies without this (SIGKILL, power cut) loses nothing either: its leases
 expire and another replica, or the restarted one, takes the work.
 """
@@ -105,10 +106,16 @@ class Runner:
         log.info("service stopped")
 
     def stop(self, sig: int | None = None) -> None:
+        """First call: stop gracefully. A second signal: cancel what still runs (its open
+        transactions roll back; its leases are given back or expire)."""
+        name = signal.Signals(sig).name if sig else "request"
         if not self.stopping.is_set():
-            name = signal.Signals(sig).name if sig else "request"
             log.info("stopping on %s: letting running work finish", name)
             self.stopping.set()
+            return
+        log.warning("second %s: cancelling %d running jobs", name, len(self.running))
+        for task in self.running:
+            task.cancel()
 
     async def _drain(self) -> None:
         pending = set(self.running)

@@ -154,6 +154,23 @@ def test_a_poll_in_flight_when_the_signal_arrives_finishes_before_the_process_ex
     assert leases_held(db) == 0
 
 
+def test_a_second_signal_cancels_a_hanging_poll_and_still_exits_0(
+    feed_server: FeedServer, write_config: Callable[..., Path], service: Any, db: Db
+) -> None:
+    hanging = feed_server.add("/hang.xml", handler=feed_server.hang())
+    config = write_config(
+        feeds=[hanging], polling={"interval_seconds": 60, "workers": 1}, extra=JSON_LOGS
+    )
+    proc = service(config)
+    wait_for(lambda: feed_server.count("/hang.xml") >= 1, 30, "the hanging request")
+
+    proc.send(signal.SIGTERM)
+    wait_for(lambda: "letting running work finish" in proc.text(), 10, "the first signal")
+    assert proc.stop(signal.SIGINT, timeout=15) == 0
+    assert "second SIGINT: cancelling 1 running jobs" in proc.text()
+    assert polls_of(db, hanging) == [] and leases_held(db) == 0
+
+
 def test_a_signal_while_the_database_is_being_prepared_still_exits_0(
     write_config: Callable[..., Path], tmp_path: Path
 ) -> None:
