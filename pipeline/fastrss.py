@@ -30,17 +30,22 @@ CONTENT = "{http://purl.org/rss/1.0/modules/content/}encoded"
 DC = "{http://purl.org/dc/elements/1.1/}"
 ATOM_LINK = "{http://www.w3.org/2005/Atom}link"
 MEDIA = "{http://search.yahoo.com/mrss/}"
+SY = "{http://purl.org/rss/1.0/modules/syndication/}"  # feedparser keeps these under other keys
+WFW = "{http://wellformedweb.org/CommentAPI/}"
+SLASH = "{http://purl.org/rss/1.0/modules/slash/}"
 
 # Children feedparser reads into the fields we use, and children it keeps elsewhere.
 ITEM_USED = frozenset({"title", "link", "guid", "description", "pubDate", CONTENT, DC + "date"})
 ITEM_IGNORED = frozenset(
     {"author", "category", "comments", "enclosure", DC + "creator", DC + "subject"}
-    | {MEDIA + "content", MEDIA + "thumbnail", MEDIA + "credit"}
+    | {MEDIA + "content", MEDIA + "thumbnail", MEDIA + "credit", WFW + "commentRss"}
+    | {SLASH + "comments"}
 )
 CHANNEL_USED = frozenset({"title", "link", "language"})
 CHANNEL_IGNORED = frozenset(
     {"description", "lastBuildDate", "pubDate", "generator", "docs", "ttl", "category"}
     | {"copyright", "managingEditor", "webMaster", "image", ATOM_LINK}
+    | {SY + "updatePeriod", SY + "updateFrequency"}
 )
 _NO_ATTRIBUTES = ("title", "link", "description", "pubDate", CONTENT, DC + "date")  # type=, ...
 _DECLARED_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([^"']*)["']""")

@@ -223,8 +223,9 @@ def both_paths(body: bytes, content_type: str | None = None) -> tuple[ParsedFeed
     return fast, slow
 
 
-def test_the_fast_reader_takes_plain_rss_and_agrees_on_the_golden_file() -> None:
-    body = (DATA / "rss20_full.xml").read_bytes()
+@pytest.mark.parametrize("name", ["rss20_full.xml", "rss20_wordpress.xml"])
+def test_the_fast_reader_takes_plain_rss_and_agrees_on_the_golden_files(name: str) -> None:
+    body = (DATA / name).read_bytes()
     assert fastrss.read(body, None) is not None
     fast, slow = both_paths(body)
     assert fast == slow
