@@ -36,6 +36,9 @@ def wait_for(condition: Callable[[], T], timeout: float, what: str, step: float 
 
 @dataclass
 class ServiceProcess:
+    """``followup <command…> --config <config>``, e.g. ``command=("run",)``."""
+
+    command: tuple[str, ...]
     config: Path
     log: Path
     env: Mapping[str, str] = field(default_factory=dict)
@@ -46,7 +49,7 @@ class ServiceProcess:
         environ.pop("FOLLOWUP_CONFIG", None)
         with self.log.open("ab") as stderr:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "pipeline", "run", "--config", str(self.config)],
+                [sys.executable, "-m", "pipeline", *self.command, "--config", str(self.config)],
                 cwd=ROOT,
                 env=environ,
                 stdin=subprocess.DEVNULL,

@@ -36,6 +36,7 @@ REPLICAS = 3
 INTERVAL = 3  # seconds between two polls of one feed
 LEASE = 8  # seconds a dead replica's claims block their feeds (longer than a first poll)
 EPOCH = 2.0  # the feeds publish a new story this often
+RUN = ("run",)  # the command under test: `followup run`
 SECRET_ENV = {"FOLLOWUP_TEST_HOOK_SECRET": "replica-test-signing-secret"}
 
 
@@ -100,7 +101,7 @@ def replicas(tmp_path: Path) -> Iterator[Callable[[Path, int], list[ServiceProce
 
     def start(config: Path, count: int) -> list[ServiceProcess]:
         procs = [
-            ServiceProcess(config, tmp_path / f"replica-{i}.log", SECRET_ENV).start()
+            ServiceProcess(RUN, config, tmp_path / f"replica-{i}.log", SECRET_ENV).start()
             for i in range(count)
         ]
         started.extend(procs)

@@ -22,6 +22,7 @@ from tests.service_process import ServiceProcess, wait_for
 
 INTERVAL = 2
 SECRET = "whsec_" + "c2VjcmV0LXNpZ25pbmcta2V5LWZvci10ZXN0cw=="
+RUN = ("run",)  # the command under test: `followup run`
 SECRET_ENV = {"FOLLOWUP_TEST_HOOK_SECRET": SECRET}
 JSON_LOGS = '\n[logging]\njson = true\nlevel = "INFO"\n'
 STORY = {
@@ -61,7 +62,7 @@ def service(tmp_path: Path) -> Iterator[Callable[[Path], ServiceProcess]]:
     started: list[ServiceProcess] = []
 
     def start(config: Path) -> ServiceProcess:
-        proc = ServiceProcess(config, tmp_path / f"run-{len(started)}.log", SECRET_ENV)
+        proc = ServiceProcess(RUN, config, tmp_path / f"run-{len(started)}.log", SECRET_ENV)
         started.append(proc)
         return proc.start().wait_started()
 
@@ -175,7 +176,7 @@ def test_a_signal_while_the_database_is_being_prepared_still_exits_0(
     write_config: Callable[..., Path], tmp_path: Path
 ) -> None:
     config = write_config(feeds=[], extra=JSON_LOGS)
-    proc = ServiceProcess(config, tmp_path / "early.log", SECRET_ENV).start()
+    proc = ServiceProcess(RUN, config, tmp_path / "early.log", SECRET_ENV).start()
     try:
         # The file appears when the schema migrations start, before the scheduler runs.
         wait_for(lambda: (tmp_path / "followup.db").exists(), 30, "the database file")
