@@ -308,3 +308,26 @@ def test_exports_hold_the_current_filter_as_csv_and_json(review):
 
 def test_an_unknown_export_format_is_not_found(review):
     assert review.client.get("/export.xml").status_code == 404
+
+
+def test_a_chunked_export_returns_every_match_once_even_when_times_tie(review_app):
+    from pipeline.storage.review import ReviewQueries
+    from pipeline.storage.store import MatchFilter
+
+    app = review_app()
+    store_matches(app.store, DAWN, [Entry(f"a{n}", f"Alibaba {n}") for n in range(7)])
+    store_matches(
+        app.store, BBC, [Entry(f"b{n}", f"Daraz {n}") for n in range(3)], NOW - timedelta(hours=1)
+    )
+    chunks = list(ReviewQueries(app.store.engine).iter_matches(MatchFilter(), chunk=3))
+    assert [len(c) for c in chunks] == [3, 3, 3, 1]
+    flat = [m.id for chunk in chunks for m in chunk]
+    assert flat == [m.id for m in app.store.list_matches()]  # the same order as the list
+    limited = ReviewQueries(app.store.engine).iter_matches(MatchFilter(limit=5), chunk=3)
+    assert [len(c) for c in limited] == [3, 2]
+
+
+def test_an_export_of_an_empty_filter_is_valid_csv_and_json(review):
+    assert review.client.get("/export.json?seed=nobody").json() == []
+    rows = list(csv.reader(io.StringIO(review.client.get("/export.csv?seed=nobody").text)))
+    assert rows[0][:3] == ["id", "seed", "score"] and len(rows) == 1

@@ -19,7 +19,17 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, literal_column, or_, select, text
+from sqlalchemy import (
+    Connection,
+    Engine,
+    and_,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+    tuple_,
+)
 from sqlalchemy.exc import SQLAlchemyError
 
 from pipeline import types
@@ -94,26 +104,28 @@ class ReviewQueries:
     # -- the match list ------------------------------------------------------------------
 
     def matches(self, f: MatchFilter) -> list[types.Match]:
-        """A page of matches, newest first (``f.limit`` and ``f.offset``).
-
-        A deferred join: the page's ids come first, from narrow rows (so a deep page skips
-        ids, not whole items with their labels), then only those rows are read in full.
-        """
-        newest_first = (s.Match.matched_at.desc(), s.Match.id.desc())
+        """A page of matches, newest first (``f.limit`` and ``f.offset``)."""
         with self._read("listing matches") as conn:
-            page = (
-                _narrow_query(f, conn.dialect.name, s.Match.id.label("page_id"))
-                .order_by(*newest_first)
-                .limit(f.limit)
-                .offset(f.offset or None)
-                .subquery()
-            )
-            full = (
-                _match_query(MatchFilter(), conn.dialect.name)
-                .join(page, page.c.page_id == s.Match.id)
-                .order_by(*newest_first)
-            )
-            return [_to_match(row) for row in conn.execute(full)]
+            return _page(conn, f, f.limit, f.offset)
+
+    def iter_matches(self, f: MatchFilter, chunk: int = 2000) -> Iterator[list[types.Match]]:
+        """Every match of ``f`` (at most ``f.limit``), newest first, ``chunk`` at a time.
+
+        Each chunk is its own short read that resumes after the last row of the previous
+        one (keyset paging), so an export of the whole table never holds a connection, or
+        the whole result, for long.
+        """
+        left, after = f.limit, None
+        while left is None or left > 0:
+            size = chunk if left is None else min(chunk, left)
+            with self._read("exporting matches") as conn:
+                rows = _page(conn, f, size, 0, after)
+            if rows:
+                yield rows
+            if len(rows) < size:
+                return
+            after = (rows[-1].matched_at, rows[-1].id)
+            left = None if left is None else left - len(rows)
 
     def count(self, f: MatchFilter) -> int:
         with self._read("counting matches") as conn:
@@ -269,6 +281,32 @@ def _match_query(f: MatchFilter, dialect: str, *, lean: bool = False) -> Any:
         .join(s.Feed, s.Feed.id == s.Item.feed_id)
     )
     return query.where(*_conditions(f, dialect, latest))
+
+
+def _page(
+    conn: Connection,
+    f: MatchFilter,
+    limit: int | None,
+    offset: int,
+    after: tuple[datetime, int] | None = None,
+) -> list[types.Match]:
+    """A deferred join: the page's ids first, from narrow rows (a deep page skips ids, not
+    whole items with their labels), then the full rows of only those ids."""
+    newest_first = (s.Match.matched_at.desc(), s.Match.id.desc())
+    ids = _narrow_query(f, conn.dialect.name, s.Match.id.label("page_id"))
+    if after is not None:
+        at, last = after
+        # The first condition is a range on ix_matches_matched_at; the second breaks ties.
+        ids = ids.where(
+            s.Match.matched_at <= at, tuple_(s.Match.matched_at, s.Match.id) < tuple_(at, last)
+        )
+    page = ids.order_by(*newest_first).limit(limit).offset(offset or None).subquery()
+    full = (
+        _match_query(MatchFilter(), conn.dialect.name)
+        .join(page, page.c.page_id == s.Match.id)
+        .order_by(*newest_first)
+    )
+    return [_to_match(row) for row in conn.execute(full)]
 
 
 def _narrow_query(f: MatchFilter, dialect: str, column: Any) -> Any:

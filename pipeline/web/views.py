@@ -8,20 +8,27 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import (
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 from starlette.templating import Jinja2Templates
 
 from pipeline.cli.review import matches_csv
 from pipeline.config import Settings
 from pipeline.storage.review import Facets, ReviewQueries
 from pipeline.storage.store import Store
+from pipeline.types import Match
 from pipeline.web.charts import timeline_chart
 from pipeline.web.filters import PER_PAGE, FilterState, parse_filters
 from pipeline.web.rows import make_row
@@ -125,12 +132,34 @@ async def feeds(request: Request) -> Response:
 
 
 async def export(request: Request) -> Response:
+    """The current filter, every match of it, streamed: memory stays flat for any size."""
     web, state = web_of(request), parse_filters(request.query_params)
     fmt = request.path_params["fmt"]
-    found = await run_in_threadpool(web.review.matches, replace(state.filter, limit=EXPORT_MAX))
+    chunks = web.review.iter_matches(replace(state.filter, limit=EXPORT_MAX))
     stamp = web.clock().strftime("%Y%m%d-%H%M")
     disposition = {"content-disposition": f'attachment; filename="followup-{stamp}.{fmt}"'}
     if fmt == "csv":
-        return Response(matches_csv(found), media_type="text/csv", headers=disposition)
-    body = json.dumps([m.to_json() for m in found], ensure_ascii=False, indent=1)
-    return Response(body, media_type="application/json", headers=disposition)
+        return StreamingResponse(_csv_chunks(chunks), media_type="text/csv", headers=disposition)
+    return StreamingResponse(
+        _json_chunks(chunks), media_type="application/json", headers=disposition
+    )
+
+
+def _csv_chunks(chunks: Iterator[list[Match]]) -> Iterator[str]:
+    first = True
+    for found in chunks:
+        text = matches_csv(found)
+        # Every chunk comes with the header row; only the first keeps it.
+        yield text if first else text.split("\r\n", 1)[1]
+        first = False
+    if first:
+        yield matches_csv([])
+
+
+def _json_chunks(chunks: Iterator[list[Match]]) -> Iterator[str]:
+    separator = "[\n"
+    for found in chunks:
+        for match in found:
+            yield separator + json.dumps(match.to_json(), ensure_ascii=False)
+            separator = ",\n"
+    yield "[]\n" if separator == "[\n" else "\n]\n"
