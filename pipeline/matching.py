@@ -19,16 +19,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from bisect import bisect_right
 from collections.abc import Iterable, Sequence
-from functools import lru_cache
 from typing import NamedTuple
 
 import ahocorasick
 from rapidfuzz import fuzz, process
 
 from pipeline.profile import Alias, Entity, Profile, Rule
-from pipeline.text import DROPPED, clean, fold, fold_char, is_word_char
+from pipeline.text import SpanMap, bounded, clean, fold, is_word_char, word_char
 from pipeline.types import Item, MatchResult, Reason, TextField
 
 # Fuzzy matching: (longest alias, min rapidfuzz ratio). Aliases under 6 letters never go fuzzy:
@@ -56,14 +54,6 @@ COMMON_ENDINGS = frozenset(["ess", "com", "ada", "ing", "ion", "ers", "ent", "te
 ARABIC_CLITICS = frozenset(
     ["و", "ف", "ب", "ل", "ک", "ال", "وال", "بال", "فال", "کال", "لل", "ول", "وب", "ولل", "وبال"]
 )
-# Word characters: letters, digits, combining marks; the Indic blocks whole (vowel signs are
-# marks) except the danda and double danda, which end sentences.
-_WORD_CLASS = (
-    "\\w\u0300-\u036f\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0900-\u0963\u0966-\u0dff"
-)
-_NON_WORD = re.compile(f"[^{_WORD_CLASS} ]")  # spaces are left as they are
-_ASCII_NON_WORD = bytes(b if chr(b).isalnum() or b == ord("_") else ord(" ") for b in range(256))
-_word_char = lru_cache(maxsize=8192)(is_word_char)
 
 
 class _Term(NamedTuple):
@@ -104,7 +94,7 @@ class _Hit(NamedTuple):
     weight: float
     start: int  # span in the field's normalised text
     end: int
-    view: _View | None = None  # where ``matched`` is read, when it was left for later
+    view: SpanMap | None = None  # where ``matched`` is read, when it was left for later
 
     @property
     def text(self) -> str:
@@ -157,7 +147,7 @@ class Matcher:
             for key, entry in _keys(term):
                 keys.setdefault(key, []).append(entry)
             eligible = not (alias.case_sensitive or alias.cjk or alias.context)
-            eligible = eligible and _bounded(alias.norm) == alias.norm and " " not in alias.norm
+            eligible = eligible and bounded(alias.norm) == alias.norm and " " not in alias.norm
             if fuzzy and eligible and len(alias.norm) >= FUZZY_MIN_LENGTH:
                 group = self._owners[owner].group
                 weight = self._owners[owner].weight
@@ -194,10 +184,10 @@ class Matcher:
         for field, field_weight, norm, display in norms:
             if not norm:
                 continue
-            view = _View(display, norm)
+            view = SpanMap(display, norm)
             taken: set[int] = set()
-            bounded = f" {_bounded(norm)} "
-            for last, (length, entries) in self._automata.iter(bounded):
+            padded = f" {bounded(norm)} "
+            for last, (length, entries) in self._automata.iter(padded):
                 first = last - length  # index in norm of the key's first character
                 for ident, owner, stem, cased, alias, front, back in entries:
                     if ident < 0:  # a fuzzy probe: remember the whole word
@@ -251,7 +241,7 @@ class Matcher:
         hits: list[_Hit] = []
         wanted = {self._probe_groups.index(g) for g in groups}
         texts = {field: (weight, norm, display) for field, weight, norm, display in norms}
-        views: dict[str, _View] = {}
+        views: dict[str, SpanMap] = {}
         seen: set[tuple[str, int, str]] = set()
         for field, index, start, stop in candidates:
             field_weight, norm, display = texts[field]
@@ -272,7 +262,7 @@ class Matcher:
             if not _min_score(len(term.alias.norm)) <= similarity < 100.0:
                 continue
             weight = self._owners[term.owner].weight * field_weight * similarity / 100.0
-            view = views.get(field) or views.setdefault(field, _View(display, norm))
+            view = views.get(field) or views.setdefault(field, SpanMap(display, norm))
             matched = view.span(start, stop)
             hits.append(
                 _Hit(term.owner, term.alias, field, matched, similarity, weight, start, stop)  # type: ignore[arg-type]
@@ -415,62 +405,6 @@ class _FuzzyGroup:
         ]
 
 
-class _View:
-    """The display text behind a normalised text: maps spans of ``norm`` back to ``display``.
-
-    Folding maps most characters to exactly one character; the few that fold to none
-    (diacritics, tatweel) or to several (ligatures, "ß") are found once per text, and a span's
-    ends are shifted past them. Set up lazily: most texts need no span, most spans no shift.
-    """
-
-    def __init__(self, display: str, norm: str) -> None:
-        self.display, self.norm = display, norm
-        self._starts: list[int] | None = None  # norm offset of each irregular character
-        self._breaks: list[tuple[int, int, int]] = []  # (display index, folded length, shift after)
-        self._exact = True
-
-    def span(self, start: int, end: int) -> str:
-        if self._starts is None:
-            self._setup()
-        if not self._starts:
-            return self.display[start:end] if self._exact else self.norm[start:end]
-        return self.display[self._back(start, end=False) : self._back(end, end=True)]
-
-    def _setup(self) -> None:
-        display = self.display
-        self._starts = []
-        if display.isascii():
-            return
-        dropped = [found.start() for found in DROPPED.finditer(display)]
-        if len(display) - len(dropped) == len(self.norm):
-            positions = dropped  # only deletions (diacritics, tatweel, joiners): the usual case
-        else:  # something also grew (ligatures, "ß"): look at every distinct character
-            odd = sorted(c for c in set(display) if len(fold_char(c)) != 1)
-            finder = re.compile("[" + "".join(re.escape(c) for c in odd) + "]")  # re caches it
-            positions = [found.start() for found in finder.finditer(display)] if odd else []
-        if not positions:
-            self._exact = len(display) == len(self.norm)
-            return
-        shift = 0
-        for index in positions:
-            size = len(fold_char(display[index]))
-            self._starts.append(index + shift)
-            shift += size - 1
-            self._breaks.append((index, size, shift))
-        if len(display) + shift != len(self.norm):  # folding composed across characters
-            self._starts, self._exact = [], False
-
-    def _back(self, offset: int, *, end: bool) -> int:
-        j = bisect_right(self._starts, offset) - 1  # type: ignore[arg-type]
-        if j < 0:
-            return offset
-        index, size, shift = self._breaks[j]
-        inside = offset - self._starts[j]  # type: ignore[index]
-        if inside < size:  # within the folded form of an irregular character
-            return index + (1 if end and inside > 0 else 0)
-        return offset - shift
-
-
 class _Automata:
     """The keys split by script, one Aho-Corasick automaton each.
 
@@ -524,13 +458,6 @@ class _Automata:
         return found
 
 
-def _bounded(norm: str) -> str:
-    """Every non-word character as a space (same length). ASCII text takes a bytes fast path."""
-    if norm.isascii():
-        return norm.encode("ascii").translate(_ASCII_NON_WORD).decode("ascii")
-    return _NON_WORD.sub(" ", norm)
-
-
 def _keys(term: _Term) -> list[tuple[str, _Key]]:
     """The automaton keys of one alias, for text whose non-word characters became spaces.
 
@@ -539,10 +466,10 @@ def _keys(term: _Term) -> list[tuple[str, _Key]]:
     aliases also come with each attached clitic ("وباکستان", "بالصین").
     """
     alias = term.alias
-    bounded = _bounded(alias.norm)
-    variants = [bounded]
-    if any(c in alias.norm for c in " -") and 0 < bounded.count(" ") <= 3:
-        variants.append(bounded.replace(" ", ""))
+    spaced = bounded(alias.norm)
+    variants = [spaced]
+    if any(c in alias.norm for c in " -") and 0 < spaced.count(" ") <= 3:
+        variants.append(spaced.replace(" ", ""))
     left = not alias.cjk and is_word_char(alias.norm[0])
     right = not alias.cjk and not alias.stem and is_word_char(alias.norm[-1])
     arabic = left and any("\u0600" <= c <= "\u06ff" for c in alias.norm)
@@ -558,14 +485,14 @@ def _keys(term: _Term) -> list[tuple[str, _Key]]:
 
 def _word_start(norm: str, start: int) -> int:
     limit = max(0, start - MAX_INFLECTION - 12)
-    while start > limit and _word_char(norm[start - 1]):
+    while start > limit and word_char(norm[start - 1]):
         start -= 1
     return start
 
 
 def _word_end(norm: str, end: int) -> int:
     limit = min(len(norm), end + MAX_INFLECTION)  # do not swallow a run-on token
-    while end < limit and _word_char(norm[end]):
+    while end < limit and word_char(norm[end]):
         end += 1
     return end
 

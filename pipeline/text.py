@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from bisect import bisect_right
 from functools import lru_cache
 
 # A news item's useful text is a few thousand characters; a 10 MB line must not cost 10 MB of
@@ -172,3 +173,76 @@ def _split_cjk(word: str) -> list[str]:
     if run:
         out.append(run)
     return out
+
+
+# Word characters: letters, digits, combining marks; the Indic blocks whole (vowel signs are
+# marks) except the danda and double danda, which end sentences.
+WORD_CLASS = (
+    "\\w\u0300-\u036f\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0900-\u0963\u0966-\u0dff"
+)
+_NON_WORD = re.compile(f"[^{WORD_CLASS} ]")  # spaces are left as they are
+_ASCII_NON_WORD = bytes(b if chr(b).isalnum() or b == ord("_") else ord(" ") for b in range(256))
+word_char = lru_cache(maxsize=8192)(is_word_char)
+
+
+def bounded(norm: str) -> str:
+    """Every non-word character as a space (same length). ASCII text takes a bytes fast path."""
+    if norm.isascii():
+        return norm.encode("ascii").translate(_ASCII_NON_WORD).decode("ascii")
+    return _NON_WORD.sub(" ", norm)
+
+
+class SpanMap:
+    """The display text behind a normalised text: maps spans of ``norm`` back to ``display``.
+
+    Folding maps most characters to exactly one character; the few that fold to none
+    (diacritics, tatweel) or to several (ligatures, "ß") are found once per text, and a span's
+    ends are shifted past them. Set up lazily: most texts need no span, most spans no shift.
+    """
+
+    def __init__(self, display: str, norm: str) -> None:
+        self.display, self.norm = display, norm
+        self._starts: list[int] | None = None  # norm offset of each irregular character
+        self._breaks: list[tuple[int, int, int]] = []  # (display index, folded length, shift after)
+        self._exact = True
+
+    def span(self, start: int, end: int) -> str:
+        if self._starts is None:
+            self._setup()
+        if not self._starts:
+            return self.display[start:end] if self._exact else self.norm[start:end]
+        return self.display[self._back(start, end=False) : self._back(end, end=True)]
+
+    def _setup(self) -> None:
+        display = self.display
+        self._starts = []
+        if display.isascii():
+            return
+        dropped = [found.start() for found in DROPPED.finditer(display)]
+        if len(display) - len(dropped) == len(self.norm):
+            positions = dropped  # only deletions (diacritics, tatweel, joiners): the usual case
+        else:  # something also grew (ligatures, "ß"): look at every distinct character
+            odd = sorted(c for c in set(display) if len(fold_char(c)) != 1)
+            finder = re.compile("[" + "".join(re.escape(c) for c in odd) + "]")  # re caches it
+            positions = [found.start() for found in finder.finditer(display)] if odd else []
+        if not positions:
+            self._exact = len(display) == len(self.norm)
+            return
+        shift = 0
+        for index in positions:
+            size = len(fold_char(display[index]))
+            self._starts.append(index + shift)
+            shift += size - 1
+            self._breaks.append((index, size, shift))
+        if len(display) + shift != len(self.norm):  # folding composed across characters
+            self._starts, self._exact = [], False
+
+    def _back(self, offset: int, *, end: bool) -> int:
+        j = bisect_right(self._starts, offset) - 1  # type: ignore[arg-type]
+        if j < 0:
+            return offset
+        index, size, shift = self._breaks[j]
+        inside = offset - self._starts[j]  # type: ignore[index]
+        if inside < size:  # within the folded form of an irregular character
+            return index + (1 if end and inside > 0 else 0)
+        return offset - shift

@@ -7,6 +7,8 @@ import pytest
 from pipeline.text import (
     DROPPED,
     MAX_CHARS,
+    SpanMap,
+    bounded,
     clean,
     fold,
     fold_char,
@@ -54,6 +56,28 @@ def test_fold_keeps_ascii_text_the_same_length() -> None:
 
 def test_fold_char_is_fold_of_one_character() -> None:
     assert (fold_char("ß"), fold_char("ـ"), fold_char("ي")) == ("ss", "", "ی")
+
+
+SPANS = {
+    "ascii": ("Alibaba’s Daraz", "daraz", "Daraz"),
+    "dropped tatweel and harakat": ("عَلِیّ بـابا", "علی بابا", "عَلِیّ بـابا"),
+    "expanded sharp s": ("Straße ALIBABA", "alibaba", "ALIBABA"),
+    "expansion and deletion of equal length": ("ﷲ بـابا x", "x", "x"),
+}
+
+
+@pytest.mark.parametrize(("display", "word", "expected"), list(SPANS.values()), ids=list(SPANS))
+def test_span_map_finds_the_display_text_behind_a_folded_span(
+    display: str, word: str, expected: str
+) -> None:
+    norm = fold(display)
+    start = norm.index(word)
+    assert SpanMap(display, norm).span(start, start + len(word)) == expected
+
+
+def test_bounded_turns_every_non_word_character_into_a_space() -> None:
+    assert bounded("alibaba's daraz.pk, (2026)") == "alibaba s daraz pk   2026 "
+    assert bounded("पाकिस्तान। चीन") == "पाकिस्तान  चीन"  # vowel signs stay, the danda goes
 
 
 def test_dropped_finds_the_characters_fold_deletes() -> None:
