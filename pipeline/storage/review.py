@@ -177,26 +177,15 @@ class ReviewQueries:
         until = f.until or now
         chosen = replace(f, since=since, limit=None, offset=0)
         with self._read("reading the timeline") as conn:
-            query = (
-                _match_query(chosen, conn.dialect.name, lean=True)
-                .with_only_columns(
-                    s.Match.matched_at,
-                    s.Item.lang,
-                    # Only the entity chart needs the reasons: do not read them for languages.
-                    s.Match.reasons if by == "entity" else literal_column("'[]'"),
-                )
-                .limit(TIMELINE_MAX_ROWS)
-            )
-            rows = conn.execute(query).all()
-        counts: dict[str, Counter[date]] = defaultdict(Counter)
-        for matched_at, lang, reasons in rows:
-            for name in _series_names(by, lang, reasons):
-                counts[name][matched_at.date()] += 1
+            if by == "lang":
+                counts, total = _per_day_by_lang(conn, chosen)
+            else:
+                counts, total = _per_day_by_entity(conn, chosen)
         last = (until - timedelta(microseconds=1)).date() if f.until else until.date()
         days = _days(since.date(), last)
         ranked = sorted(counts, key=lambda n: (-sum(counts[n].values()), n))[:top]
         series = tuple((n, tuple(counts[n][d] for d in days)) for n in ranked)
-        return Timeline(days=days, series=series, total=len(rows))
+        return Timeline(days=days, series=series, total=total)
 
     # -- labels, for tuning --------------------------------------------------------------
 
@@ -378,11 +367,39 @@ def _substring(word: str) -> Any:
 # -- rows to values --------------------------------------------------------------------
 
 
-def _series_names(by: str, lang: str | None, reasons: str) -> list[str]:
-    if by == "lang":
-        return [lang or "unknown"]
-    names = {r.get("name", "") for r in json.loads(reasons) if r.get("kind") == "entity"}
-    return sorted(n for n in names if n) or ["(topics only)"]
+Counts = dict[str, Counter[date]]
+
+
+def _per_day_by_lang(conn: Connection, f: MatchFilter) -> tuple[Counts, int]:
+    """Counted by the database: one row per day and language, whatever the number of matches."""
+    if conn.dialect.name == "postgresql":
+        day = func.date(func.timezone("UTC", s.Match.matched_at))
+    else:  # SQLite holds UTC as text: date() reads its first ten characters
+        day = func.date(s.Match.matched_at)
+    query = (
+        _match_query(f, conn.dialect.name, lean=True)
+        .with_only_columns(day.label("day"), s.Item.lang, func.count())
+        .group_by(day, s.Item.lang)
+    )
+    counts: Counts = defaultdict(Counter)
+    total = 0
+    for when, lang, count in conn.execute(query):
+        counts[lang or "unknown"][date.fromisoformat(str(when))] += count
+        total += count
+    return counts, total
+
+
+def _per_day_by_entity(conn: Connection, f: MatchFilter) -> tuple[Counts, int]:
+    """Reasons are JSON text: read them (matches only, no join unless a filter needs one)."""
+    query = _narrow_query(f, conn.dialect.name, s.Match.matched_at).add_columns(s.Match.reasons)
+    counts: Counts = defaultdict(Counter)
+    total = 0
+    for matched_at, reasons in conn.execute(query.limit(TIMELINE_MAX_ROWS)):
+        names = {r.get("name", "") for r in json.loads(reasons) if r.get("kind") == "entity"}
+        for name in sorted(n for n in names if n) or ["(topics only)"]:
+            counts[name][matched_at.date()] += 1
+        total += 1
+    return counts, total
 
 
 def _days(first: date, last: date) -> tuple[date, ...]:
