@@ -307,47 +307,40 @@ class Matcher:
         top = max(top, SINGLE_GROUP_CAP * max(evidence.values(), default=0.0))
         return _Verdict(self, evidence, by_owner, lent, scored, top, direct)
 
-    def reasons(self, verdict: _Verdict, groups: Sequence[str], limit: int) -> list[Reason]:
-        """The strongest hits and implications of ``groups``, strongest first."""
-        owners = self._owners
-        shown = [
-            (owners[index], hit)
-            for index, owner_hits in verdict.by_owner.items()
-            if owners[index].group in groups and owners[index].kind != "negative"
-            for hit in owner_hits
-            if hit.weight > 0  # context-only words are not evidence
-        ]
-        shown.sort(key=lambda p: (-p[1].weight, p[0].name, p[1].field, p[1].start))
-        reasons = [self._reason(owner, hit) for owner, hit in shown[:limit]]
-        for group, weight, index in verdict.lent:
-            if group in groups:
-                owner = self._owners[index]
-                top = max(verdict.by_owner[index], key=lambda h: h.weight)
-                reasons.append(
-                    Reason(
-                        name=f"{group} (implied by {owner.name})",
-                        matched=top.text,
-                        kind="rule",
-                        alias=top.alias.text,
-                        field=top.field,
-                        similarity=top.similarity,
-                        weight=weight,
-                    )
-                )
-        reasons.sort(key=lambda r: (-r.weight, r.name, r.field, r.matched))
-        return reasons[:limit]
+    def reasons(self, verdict: _Verdict, groups: Iterable[str], limit: int) -> list[Reason]:
+        """The ``limit`` strongest hits and implications of ``groups``, strongest first.
 
-    @staticmethod
-    def _reason(owner: _Owner, hit: _Hit) -> Reason:
-        return Reason(
-            name=owner.name,
-            matched=hit.text,
-            kind="topic" if owner.kind == "topic" else "entity",
-            alias=hit.alias.text,
-            field=hit.field,
-            similarity=hit.similarity,
-            weight=hit.weight,
-        )
+        Ranked as plain tuples; ``Reason`` objects (and the display spans they quote) are only
+        made for the ones shown."""
+        wanted = set(groups)
+        owners = self._owners
+        ranked: list[tuple[float, str, str, int, int, _Hit, float]] = []
+        for index, owner_hits in verdict.by_owner.items():
+            owner = owners[index]
+            if owner.group in wanted and owner.kind != "negative":
+                for hit in owner_hits:
+                    if hit.weight > 0:  # context-only words are not evidence
+                        ranked.append(
+                            (-hit.weight, owner.name, hit.field, hit.start, index, hit, 0)
+                        )
+        for group, weight, index in verdict.lent:
+            if group in wanted:
+                top = max(verdict.by_owner[index], key=lambda h: h.weight)
+                name = f"{group} (implied by {owners[index].name})"
+                ranked.append((-weight, name, top.field, top.start, index, top, weight))
+        ranked.sort(key=lambda r: r[:4])
+        return [
+            Reason(
+                name,
+                hit.text,
+                "rule" if lent else ("topic" if owners[index].kind == "topic" else "entity"),
+                hit.alias.text,
+                hit.field,
+                hit.similarity,
+                lent or hit.weight,
+            )
+            for _, name, _, _, index, hit, lent in ranked[:limit]
+        ]
 
 
 class _Verdict(NamedTuple):
@@ -362,15 +355,16 @@ class _Verdict(NamedTuple):
     def result(self, threshold: float) -> MatchResult:
         score = round(min(1.0, max(0.0, self.score)), 4)
         matched = score >= threshold
-        kind = ("direct" if self.direct >= threshold else "thread") if matched else "none"
-        fired = sorted((s for s in self.scored if s[0] >= threshold), key=lambda s: -s[0])
-        groups = list(dict.fromkeys(g for _, rule in fired for g in rule.groups))
         if matched:
+            kind = "direct" if self.direct >= threshold else "thread"
+            groups = {g for value, rule in self.scored if value >= threshold for g in rule.groups}
             limit = MAX_REASONS
         else:  # a near miss (two groups or more) says what it had; thin evidence, its best
-            groups_seen = sum(1 for value in self.evidence.values() if value > 0)
-            limit = MAX_REASONS_UNMATCHED if groups_seen > 1 else 1
-        reasons = self.matcher.reasons(self, groups or list(self.evidence), limit)
+            kind = "none"
+            groups = set(self.evidence)
+            seen = sum(1 for value in self.evidence.values() if value > 0)
+            limit = MAX_REASONS_UNMATCHED if seen > 1 else 1
+        reasons = self.matcher.reasons(self, groups, limit)
         return MatchResult(score, matched, kind, tuple(reasons))  # type: ignore[arg-type]
 
 
