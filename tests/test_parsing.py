@@ -353,3 +353,14 @@ def test_the_fast_reader_agrees_with_feedparser(
         return  # e.g. an undefined entity: both paths then use feedparser
     assert fastrss.read(body, None) is not None
     assert fast == slow
+
+
+def test_content_without_a_summary_stays_content() -> None:
+    rss_body = rss([{"guid": "1", "title": "t"}]).replace(
+        b"</item>",
+        b"<content:encoded xmlns:content='http://purl.org/rss/1.0/modules/content/'>&lt;p&gt;Body&lt;/p&gt;</content:encoded></item>",
+    )
+    atom_body = atom([{"id": "1", "title": "t", "content": "<p>Body</p>"}])
+    for body in (rss_body, atom_body):
+        [item] = parse_feed(body, "https://x/f").items
+        assert (item.summary, item.content) == ("", "Body")
