@@ -151,7 +151,7 @@ def test_a_temporary_redirect_keeps_the_stored_url(feed_server: FeedServer) -> N
 
 
 def test_fetch_many_yields_every_request_as_it_completes(feed_server: FeedServer) -> None:
-    slow = FetchRequest(feed_server.add("/slow.xml", BODY, delay=0.3))
+    slow = FetchRequest(feed_server.add("/slow.xml", BODY, delay=0.6))
     fast = [FetchRequest(feed_server.add(f"/{n}.xml", BODY)) for n in range(5)]
     order: list[str] = []
 
@@ -180,7 +180,7 @@ class InFlight:
             self.now[host] = self.now.get(host, 0) + 1
             self.peak[host] = max(self.peak.get(host, 0), self.now[host])
             self.total_peak = max(self.total_peak, sum(self.now.values()))
-        threading.Event().wait(0.05)  # ok: hold the request open so overlaps can be seen
+        threading.Event().wait(0.15)  # ok: hold the request open so overlaps can be seen
         with self.lock:
             self.now[host] -= 1
         request.send_response(200)
@@ -193,7 +193,7 @@ def test_per_origin_and_global_limits_hold(feed_server: FeedServer) -> None:
     counter = InFlight()
     feed_server.add("/f", handler=counter)
     origins = [f"http://127.0.0.1:{feed_server.port}", f"http://localhost:{feed_server.port}"]
-    requests = [FetchRequest(f"{origin}/f?{n}") for origin in origins for n in range(12)]
+    requests = [FetchRequest(f"{origin}/f?{n}") for origin in origins for n in range(8)]
     results = fetch_all(requests, per_origin=2, max_concurrency=3)
     assert all(isinstance(result, Fetched) for result in results.values())
     assert max(counter.peak.values()) == 2
