@@ -212,7 +212,7 @@ class Fetcher:
             ) from None
         except httpx.HTTPError as exc:
             raise FetchError(request.url, _describe(exc, self.limits)) from None
-        except (httpx.InvalidURL, OSError) as exc:
+        except (httpx.InvalidURL, OSError, ValueError) as exc:  # ValueError: IDNA, URL parts
             raise FetchError(request.url, f"{type(exc).__name__}: {_first_line(exc)}") from None
 
     async def _exchange(

@@ -301,6 +301,22 @@ def test_a_redirect_to_an_unusable_location_is_an_error(
     assert [logged.path for logged in feed_server.requests] == ["/r"]
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://xn--ls8h.la/feed",
+        "http://\u2603.example/",
+        "http://[::1/",
+        "http://example.com:99999/",
+        "https://",
+    ],
+)
+def test_a_malformed_url_is_an_error_not_a_crash(url: str) -> None:
+    for ssrf in (False, True):
+        result = poll(FetchRequest(url, check_ssrf=ssrf), **SSRF)
+        assert isinstance(result, FetchError) and str(result).startswith(f"feed {url}: ")
+
+
 def test_a_non_http_feed_url_is_refused() -> None:
     assert_one_line_error(
         poll("file:///etc/passwd"), "file:///etc/passwd", FetchError, "http(s) only"
