@@ -73,7 +73,7 @@ def serve(settings: Settings, environ: Mapping[str, str], *, host: str, port: in
 
 
 def _server_class(base: Any) -> Any:
-    class Server(base):  # type: ignore[misc, valid-type]
+    class Server(base):  # type: ignore[misc]
         """uvicorn's server, minus re-raising the stop signal after a clean shutdown (which
         would make the exit status -15): a stopped `followup serve` exits 0, as `run` does."""
 
