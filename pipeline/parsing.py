@@ -548,7 +548,7 @@ def discover_links(page: bytes, base_url: str) -> list[str]:
 def discover_feeds(body: bytes, url: str, content_type: str | None = None) -> list[str]:
     """``[url]`` when ``body`` is itself a feed, else the feeds its HTML page links to."""
     try:
-        parse_feed(body, url, content_type, max_items=1)
+        parse_feed(body, url, content_type)  # the default budget: a big feed is still a feed
     except ParseError:
         return discover_links(body, url)
     return [url]

@@ -364,3 +364,8 @@ def test_content_without_a_summary_stays_content() -> None:
     for body in (rss_body, atom_body):
         [item] = parse_feed(body, "https://x/f").items
         assert (item.summary, item.content) == ("", "Body")
+
+
+def test_discover_feeds_recognises_a_big_feed() -> None:
+    body = rss([{"guid": str(n), "title": f"t{n}", "link": f"https://x/{n}"} for n in range(2000)])
+    assert discover_feeds(body, "https://x/big.xml") == ["https://x/big.xml"]
