@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from pipeline.matching import Matcher
 from pipeline.profile import load_profile
-from pipeline.text import normalize, tokenize
+from pipeline.text import clean, normalize, tokenize
 from pipeline.types import Item
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,6 +69,14 @@ def test_match_returns_a_bounded_score_and_reasons_quoting_the_item(
     for reason in result.reasons:
         assert reason.field in ("title", "summary", "content")
         assert 0.0 <= reason.similarity <= 100.0
+
+
+@FAST
+@given(title=TEXT, summary=TEXT)
+def test_reasons_quote_text_that_is_in_the_item(title: str, summary: str) -> None:
+    item = Item(id="x", title=title, summary=summary)
+    for reason in MATCHER.match(item).reasons:
+        assert reason.matched and reason.matched in clean(getattr(item, reason.field))
 
 
 def test_match_bounds_its_work_on_a_huge_item() -> None:
