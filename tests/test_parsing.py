@@ -369,3 +369,10 @@ def test_content_without_a_summary_stays_content() -> None:
 def test_discover_feeds_recognises_a_big_feed() -> None:
     body = rss([{"guid": str(n), "title": f"t{n}", "link": f"https://x/{n}"} for n in range(2000)])
     assert discover_feeds(body, "https://x/big.xml") == ["https://x/big.xml"]
+
+
+def test_max_items_truncates_a_long_feed_instead_of_refusing_it() -> None:
+    body = rss([{"guid": str(n), "title": f"t{n}"} for n in range(3000)])
+    assert len(parse_feed(body, "https://x/f", max_items=100).items) == 100
+    with pytest.raises(ParseError, match="refused: 18009 XML tags"):
+        parse_feed(body, "https://x/f", max_elements=5000)
