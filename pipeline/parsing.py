@@ -1,12 +1,16 @@
 """Feed bytes become a ``ParsedFeed`` of ``Item``\\s. Pure: no I/O, no clock, no env.
 
-RSS 0.9x/1.0/2.0 and Atom go through feedparser, JSON Feed through ``json``. Everything
-in a feed is hostile, so before anything is parsed:
+RSS 0.9x/1.0/2.0 and Atom go through feedparser, JSON Feed through ``json``; plain UTF-8
+RSS 2.0, the common case, goes through ``fastrss`` (ElementTree, same results, ~4x less
+CPU). Everything in a feed is hostile, so before anything is parsed:
 
 - UTF-16/32 bodies are transcoded to UTF-8 (so the byte-level checks below see text);
 - a DOCTYPE is removed, and a prolog that declares entities is refused outright:
   feedparser's loose fallback parser expands internal entities (billion laughs,
   quadratic blowup) and no entity is worth the risk of reading a local file;
+- character references to NUL, surrogates or beyond U+10FFFF become U+FFFD;
+- shapes that would cost seconds of CPU are refused: huge tags (feedparser is quadratic
+  in attributes) and more than ``max_elements`` tags;
 - a body whose root element never closes is refused as truncated.
 
 Afterwards every string is cleaned (NUL and other C0 controls dropped, lone surrogates
