@@ -12,6 +12,7 @@ pytest_plugins = [
     "tests.fixtures_feeds",
     "tests.fixtures_delivery",
     "tests.fixtures_db",
+    "tests.fixtures_web",
 ]
 
 

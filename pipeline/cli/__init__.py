@@ -23,7 +23,7 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from pipeline.cli import delivery, matching, poll, review, sources
+    from pipeline.cli import delivery, labels, matching, poll, review, sources
 
     for command in (
         poll.poll,
@@ -40,10 +40,7 @@ def _register() -> None:
         matching.seed,
     ):
         cli.add_command(command)
-    for extra in ("tune",):
-        found = getattr(matching, extra, None) or getattr(review, extra, None)
-        if found is not None:
-            cli.add_command(found)
+    cli.add_command(labels.tune)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -129,6 +129,7 @@ class Match(Base):
         Index("ix_matches_seed_matched_at", "seed_id", "matched_at"),
         Index("ix_matches_matched_at", "matched_at"),
         Index("ix_matches_item", "item_id"),
+        Index("ix_matches_story", "story_key"),  # migration 0002
     )
 
 
