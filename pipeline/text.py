@@ -192,6 +192,23 @@ def bounded(norm: str) -> str:
     return _NON_WORD.sub(" ", norm)
 
 
+# Blocks where folding most often turns one character into several (Latin-1 and Latin
+# Extended "ß", punctuation "…", letterlike "™", enclosed "①", CJK compatibility "㈱",
+# presentation forms "ﬁ" "ﷲ"). Their expanding characters form one class, built on first use.
+_EXPANDING_BLOCKS = ((0x80, 0x24F), (0x2000, 0x24FF), (0x3200, 0x33FF), (0xFB00, 0xFEFF))
+
+
+@lru_cache(maxsize=1)
+def _expanding() -> re.Pattern[str]:
+    chars = [
+        chr(code)
+        for low, high in _EXPANDING_BLOCKS
+        for code in range(low, high + 1)
+        if len(fold(chr(code))) > 1
+    ]
+    return re.compile("[" + "".join(re.escape(c) for c in chars) + "]")
+
+
 class SpanMap:
     """The display text behind a normalised text: maps spans of ``norm`` back to ``display``.
 
@@ -219,12 +236,16 @@ class SpanMap:
         if display.isascii():
             return
         dropped = [found.start() for found in DROPPED.finditer(display)]
-        if len(display) - len(dropped) == len(self.norm):
-            positions = dropped  # only deletions (diacritics, tatweel, joiners): the usual case
-        else:  # something also grew (ligatures, "ß"): look at every distinct character
-            odd = sorted(c for c in set(display) if len(fold_char(c)) != 1)
-            finder = re.compile("[" + "".join(re.escape(c) for c in odd) + "]")  # re caches it
-            positions = [found.start() for found in finder.finditer(display)] if odd else []
+        growth = len(self.norm) - (len(display) - len(dropped))
+        positions = dropped  # only deletions (diacritics, tatweel, joiners): the usual case
+        if growth:  # something also grew: "…", ligatures, "ß", presentation forms
+            grown = [found.start() for found in _expanding().finditer(display)]
+            if sum(len(fold_char(display[i])) - 1 for i in grown) == growth:
+                positions = sorted(dropped + grown)
+            else:  # a rarer expansion: look at every distinct character
+                odd = sorted(c for c in set(display) if len(fold_char(c)) != 1)
+                finder = re.compile("[" + "".join(re.escape(c) for c in odd) + "]")
+                positions = [found.start() for found in finder.finditer(display)] if odd else []
         if not positions:
             self._exact = len(display) == len(self.norm)
             return
