@@ -214,3 +214,21 @@ class ChannelOutcome:
     batches_sent: int = 0
     matches_sent: int = 0
     errors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class MatchFilter:
+    """Filters shared by `followup matches`, the review page and the exports."""
+
+    seed: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    min_score: float | None = None
+    kind: str | None = None
+    label: str | None = None  # "relevant" | "irrelevant" | "unlabeled"
+    feed: str | None = None
+    lang: str | None = None
+    entity: str | None = None
+    query: str | None = None
+    limit: int | None = None
+    offset: int = 0

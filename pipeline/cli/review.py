@@ -10,8 +10,7 @@ from datetime import UTC, datetime
 import click
 
 from pipeline.cli.common import EXIT_FAILED, config_option, die, settings_from
-from pipeline.storage.store import MatchFilter
-from pipeline.types import Match
+from pipeline.types import Match, MatchFilter
 
 LABELS = {"relevant": "relevant", "irrelevant": "irrelevant", "yes": "relevant", "no": "irrelevant"}
 

@@ -14,8 +14,8 @@ from datetime import datetime
 from pipeline.config import Settings
 from pipeline.service.delivery import Dispatcher
 from pipeline.service.polling import Poller
-from pipeline.storage.store import MatchFilter, Store
-from pipeline.types import ChannelOutcome, FeedHealth, Match, PollReport
+from pipeline.storage.store import Store
+from pipeline.types import ChannelOutcome, FeedHealth, Match, MatchFilter, PollReport
 
 
 @dataclass

@@ -25,8 +25,8 @@ from pipeline.cadence import crontab_trigger, latest_fire_time
 from pipeline.digest import DigestContext, render_alert, render_digest, render_webhook_body
 from pipeline.errors import DeliveryError
 from pipeline.notify.base import Notifier
-from pipeline.storage.store import BatchRecord, MatchFilter, Store
-from pipeline.types import ChannelOutcome, Delivery, DigestMessage, Match
+from pipeline.storage.store import BatchRecord, Store
+from pipeline.types import ChannelOutcome, Delivery, DigestMessage, Match, MatchFilter
 
 log = logging.getLogger("followup.deliver")
 MAX_RETRY_SECONDS = 6 * 3600

@@ -11,7 +11,6 @@ the same ``MatchFilter`` as ``Store.list_matches``, so the page, the CLI and exp
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -24,25 +23,16 @@ from sqlalchemy import (
     Engine,
     and_,
     func,
-    literal_column,
-    or_,
     select,
-    text,
-    tuple_,
 )
 from sqlalchemy.exc import SQLAlchemyError
 
 from pipeline import types
 from pipeline.errors import StorageError, wrap_errors
+from pipeline.storage import queries as q
 from pipeline.storage import schema as s
-from pipeline.storage.store import MatchFilter
+from pipeline.types import MatchFilter
 
-_WORD = re.compile(r"\w+")
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
-# The PostgreSQL expression the GIN index of migration 0002 was built on, column for column.
-_PG_VECTOR = (
-    "to_tsvector('simple', coalesce(items.title, '') || ' ' || coalesce(items.summary, ''))"
-)
 _ITEM_COLUMNS = (
     s.Item.id.label("item_id"),
     s.Item.guid,
@@ -106,7 +96,7 @@ class ReviewQueries:
     def matches(self, f: MatchFilter) -> list[types.Match]:
         """A page of matches, newest first (``f.limit`` and ``f.offset``)."""
         with self._read("listing matches") as conn:
-            return _page(conn, f, f.limit, f.offset)
+            return q.page(conn, f, f.limit, f.offset)
 
     def iter_matches(self, f: MatchFilter, chunk: int = 2000) -> Iterator[list[types.Match]]:
         """Every match of ``f`` (at most ``f.limit``), newest first, ``chunk`` at a time.
@@ -119,7 +109,7 @@ class ReviewQueries:
         while left is None or left > 0:
             size = chunk if left is None else min(chunk, left)
             with self._read("exporting matches") as conn:
-                rows = _page(conn, f, size, 0, after)
+                rows = q.page(conn, f, size, 0, after)
             if rows:
                 yield rows
             if len(rows) < size:
@@ -129,7 +119,9 @@ class ReviewQueries:
 
     def count(self, f: MatchFilter) -> int:
         with self._read("counting matches") as conn:
-            query = _narrow_query(replace(f, limit=None, offset=0), conn.dialect.name, func.count())
+            query = q.narrow_query(
+                replace(f, limit=None, offset=0), conn.dialect.name, func.count()
+            )
             return int(conn.execute(query).scalar() or 0)
 
     def siblings(self, page: Sequence[types.Match]) -> dict[int, list[types.Match]]:
@@ -140,12 +132,12 @@ class ReviewQueries:
         stories = [k for _, k in keys]
         with self._read("reading stories") as conn:
             query = (
-                _match_query(MatchFilter(), conn.dialect.name)
+                q.match_query(MatchFilter(), conn.dialect.name)
                 .where(s.Match.story_key.in_(stories))
                 .order_by(s.Match.matched_at.desc(), s.Match.id.desc())
                 .limit(SIBLINGS_MAX)
             )
-            found = [_to_match(row) for row in conn.execute(query)]
+            found = [q.to_match(row) for row in conn.execute(query)]
         by_story: dict[tuple[str, str | None], list[types.Match]] = defaultdict(list)
         for match in found:
             by_story[(match.seed, match.story)].append(match)
@@ -192,7 +184,7 @@ class ReviewQueries:
     def labelled(self, seed: str | None = None) -> list[tuple[str, StoredCase]]:
         """(seed, case) for every match with a label: its item in full and latest label."""
         with self._read("reading labelled matches") as conn:
-            latest = _latest_label()
+            latest = q.latest_label()
             query = (
                 select(
                     *_ITEM_COLUMNS,
@@ -212,7 +204,7 @@ class ReviewQueries:
     def recent_cases(self, seed: str, since: datetime, limit: int) -> list[StoredCase]:
         """Stored items fetched since ``since`` (newest first), each with the seed's match."""
         with self._read("reading stored items") as conn:
-            latest = _latest_label()
+            latest = q.latest_label()
             query = (
                 select(
                     *_ITEM_COLUMNS,
@@ -231,139 +223,6 @@ class ReviewQueries:
 # -- query building --------------------------------------------------------------------
 
 
-def _latest_label() -> Any:
-    return (
-        select(s.Label.label)
-        .where(s.Label.match_id == s.Match.id)
-        .order_by(s.Label.created_at.desc(), s.Label.id.desc())
-        .limit(1)
-        .correlate(s.Match)
-        .scalar_subquery()
-    )
-
-
-def _match_query(f: MatchFilter, dialect: str, *, lean: bool = False) -> Any:
-    """Matches joined with their item and feed, filtered. ``lean``: no label column."""
-    latest = _latest_label()
-    columns: list[Any] = [
-        s.Match.id,
-        s.Match.seed_id,
-        s.Match.score,
-        s.Match.kind,
-        s.Match.reasons,
-        s.Match.matched_at,
-        s.Match.story_key,
-        s.Item.title,
-        s.Item.url,
-        s.Item.summary,
-        s.Item.published,
-        s.Item.lang,
-        s.Item.source,
-        s.Feed.url.label("feed_url"),
-        s.Feed.name.label("feed_name"),
-    ]
-    if not lean:
-        columns.append(latest.label("label"))
-    query = (
-        select(*columns)
-        .join(s.Item, s.Item.id == s.Match.item_id)
-        .join(s.Feed, s.Feed.id == s.Item.feed_id)
-    )
-    return query.where(*_conditions(f, dialect, latest))
-
-
-def _page(
-    conn: Connection,
-    f: MatchFilter,
-    limit: int | None,
-    offset: int,
-    after: tuple[datetime, int] | None = None,
-) -> list[types.Match]:
-    """A deferred join: the page's ids first, from narrow rows (a deep page skips ids, not
-    whole items with their labels), then the full rows of only those ids."""
-    newest_first = (s.Match.matched_at.desc(), s.Match.id.desc())
-    ids = _narrow_query(f, conn.dialect.name, s.Match.id.label("page_id"))
-    if after is not None:
-        at, last = after
-        # The first condition is a range on ix_matches_matched_at; the second breaks ties.
-        ids = ids.where(
-            s.Match.matched_at <= at, tuple_(s.Match.matched_at, s.Match.id) < tuple_(at, last)
-        )
-    page = ids.order_by(*newest_first).limit(limit).offset(offset or None).subquery()
-    full = (
-        _match_query(MatchFilter(), conn.dialect.name)
-        .join(page, page.c.page_id == s.Match.id)
-        .order_by(*newest_first)
-    )
-    return [_to_match(row) for row in conn.execute(full)]
-
-
-def _narrow_query(f: MatchFilter, dialect: str, column: Any) -> Any:
-    """``column`` over the filtered matches, joining items and feeds only when a filter
-    needs them (every match has both: the foreign keys say so), so that counting and
-    paging walk the matches' own indexes."""
-    query = select(column).select_from(s.Match)
-    if f.lang or f.feed or (f.query and f.query.strip()):
-        query = query.join(s.Item, s.Item.id == s.Match.item_id).join(
-            s.Feed, s.Feed.id == s.Item.feed_id
-        )
-    return query.where(*_conditions(f, dialect, _latest_label()))
-
-
-def _conditions(f: MatchFilter, dialect: str, latest: Any) -> list[Any]:
-    simple = (
-        (f.seed, lambda v: s.Match.seed_id == v),
-        (f.since, lambda v: s.Match.matched_at >= v),
-        (f.until, lambda v: s.Match.matched_at < v),
-        (f.kind, lambda v: s.Match.kind == v),
-        (f.feed, lambda v: or_(s.Feed.url == v, s.Feed.name == v)),
-        (f.lang, lambda v: s.Item.lang == v),
-        (f.entity, lambda v: s.Match.reasons.contains(json.dumps(v, ensure_ascii=False))),
-    )
-    conditions = [make(value) for value, make in simple if value]
-    if f.min_score is not None:
-        conditions.append(s.Match.score >= f.min_score)
-    if f.query and f.query.strip():
-        conditions.extend(search_conditions(f.query, dialect))
-    if f.label == "unlabeled":  # no label at all: an anti-join, not a lookup per row
-        conditions.append(~select(s.Label.id).where(s.Label.match_id == s.Match.id).exists())
-    elif f.label:  # ever given this label (a semi-join narrows), and it is still the latest
-        given = select(s.Label.match_id).where(s.Label.label == f.label)
-        conditions.extend((s.Match.id.in_(given), latest == f.label))
-    return conditions
-
-
-def search_conditions(query: str, dialect: str) -> list[Any]:
-    """Every word of ``query`` must occur in the item's title or summary."""
-    indexed, rest = [], []
-    for word in query.split()[:20]:
-        if dialect == "sqlite" and len(word) >= 3:
-            indexed.append('"' + word.replace('"', '""') + '"')
-        elif dialect == "postgresql" and _WORD.fullmatch(word) and not _CJK.search(word):
-            indexed.append(word + ":*")
-        else:
-            rest.append(word)
-    conditions = [_substring(word) for word in rest]
-    if indexed and dialect == "sqlite":
-        fts = text("SELECT rowid FROM items_fts WHERE items_fts MATCH :fts").bindparams(
-            fts=" AND ".join(indexed)
-        )
-        conditions.append(s.Item.id.in_(fts.columns(literal_column("rowid"))))
-    elif indexed:
-        tsquery = func.to_tsquery(literal_column("'simple'"), " & ".join(indexed))
-        conditions.append(literal_column(_PG_VECTOR).op("@@")(tsquery))
-    return conditions
-
-
-def _substring(word: str) -> Any:
-    escaped = word.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    like = f"%{escaped}%"
-    return or_(
-        func.lower(s.Item.title).like(like, escape="\\"),
-        func.lower(s.Item.summary).like(like, escape="\\"),
-    )
-
-
 # -- rows to values --------------------------------------------------------------------
 
 
@@ -377,7 +236,7 @@ def _per_day_by_lang(conn: Connection, f: MatchFilter) -> tuple[Counts, int]:
     else:  # SQLite holds UTC as text: date() reads its first ten characters
         day = func.date(s.Match.matched_at)
     query = (
-        _match_query(f, conn.dialect.name, lean=True)
+        q.match_query(f, conn.dialect.name, lean=True)
         .with_only_columns(day.label("day"), s.Item.lang, func.count())
         .group_by(day, s.Item.lang)
     )
@@ -391,7 +250,7 @@ def _per_day_by_lang(conn: Connection, f: MatchFilter) -> tuple[Counts, int]:
 
 def _per_day_by_entity(conn: Connection, f: MatchFilter) -> tuple[Counts, int]:
     """Reasons are JSON text: read them (matches only, no join unless a filter needs one)."""
-    query = _narrow_query(f, conn.dialect.name, s.Match.matched_at).add_columns(s.Match.reasons)
+    query = q.narrow_query(f, conn.dialect.name, s.Match.matched_at).add_columns(s.Match.reasons)
     counts: Counts = defaultdict(Counter)
     total = 0
     for matched_at, reasons in conn.execute(query.limit(TIMELINE_MAX_ROWS)):
@@ -405,27 +264,6 @@ def _per_day_by_entity(conn: Connection, f: MatchFilter) -> tuple[Counts, int]:
 def _days(first: date, last: date) -> tuple[date, ...]:
     span = max(0, min((last - first).days, 366))
     return tuple(first + timedelta(days=n) for n in range(span + 1))
-
-
-def _to_match(row: Any) -> types.Match:
-    return types.Match(
-        id=row.id,
-        seed=row.seed_id,
-        score=row.score,
-        kind=row.kind,
-        title=row.title,
-        url=row.url,
-        feed=row.feed_url,
-        feed_name=row.feed_name,
-        published=row.published,
-        matched_at=row.matched_at,
-        summary=row.summary or "",
-        lang=row.lang,
-        source=row.source,
-        label=row.label,
-        story=row.story_key,
-        reasons=tuple(types.Reason.from_json(r) for r in json.loads(row.reasons)),
-    )
 
 
 def _case(row: Any) -> StoredCase:

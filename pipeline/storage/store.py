@@ -12,7 +12,7 @@ import functools
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,8 +22,12 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from pipeline import types
 from pipeline.errors import StorageError, wrap_errors
+from pipeline.storage import queries as q
 from pipeline.storage import schema as s
 from pipeline.storage.engine import WRITE_OPTION
+from pipeline.types import MatchFilter
+
+EVERYTHING = MatchFilter()  # no filter: every match
 
 
 @dataclass(frozen=True)
@@ -87,24 +91,6 @@ class PollRecord:
 class SavedPoll:
     new_items: int
     new_match_ids: tuple[int, ...]
-
-
-@dataclass(frozen=True)
-class MatchFilter:
-    """Filters shared by `followup matches`, the review page and the exports."""
-
-    seed: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-    min_score: float | None = None
-    kind: str | None = None
-    label: str | None = None  # "relevant" | "irrelevant" | "unlabeled"
-    feed: str | None = None
-    lang: str | None = None
-    entity: str | None = None
-    query: str | None = None
-    limit: int | None = None
-    offset: int = 0
 
 
 @dataclass(frozen=True)
@@ -490,84 +476,23 @@ class Store:
 
     # -- matches ----------------------------------------------------------------------------
 
-    def list_matches(self, filters: MatchFilter = MatchFilter()) -> list[types.Match]:
-        query = self._match_query(filters).order_by(s.Match.matched_at.desc(), s.Match.id.desc())
-        if filters.limit is not None:
-            query = query.limit(filters.limit)
-        if filters.offset:
-            query = query.offset(filters.offset)
+    def list_matches(self, filters: MatchFilter = EVERYTHING) -> list[types.Match]:
+        """Matches newest first, one page (``limit``, ``offset``) of the filter."""
         with self._read("listing matches") as conn:
-            return [_to_match(row) for row in conn.execute(query)]
+            return q.page(conn, filters, filters.limit, filters.offset)
 
-    def count_matches(self, filters: MatchFilter = MatchFilter()) -> int:
-        query = select(func.count()).select_from(self._match_query(filters).subquery())
+    def count_matches(self, filters: MatchFilter = EVERYTHING) -> int:
+        whole = replace(filters, limit=None, offset=0)
         with self._read("counting matches") as conn:
+            query = q.narrow_query(whole, conn.dialect.name, func.count())
             return int(conn.execute(query).scalar() or 0)
 
     def get_matches(self, ids: Sequence[int]) -> list[types.Match]:
-        query = self._match_query(MatchFilter()).where(s.Match.id.in_(list(ids) or [-1]))
         with self._read("reading matches") as conn:
-            found = {row.id: _to_match(row) for row in conn.execute(query)}
+            query = q.match_query(MatchFilter(), conn.dialect.name)
+            rows = conn.execute(query.where(s.Match.id.in_(list(ids) or [-1])))
+            found = {row.id: q.to_match(row) for row in rows}
         return [found[i] for i in ids if i in found]
-
-    def _match_query(self, f: MatchFilter) -> Any:
-        latest = (
-            select(s.Label.label)
-            .where(s.Label.match_id == s.Match.id)
-            .order_by(s.Label.created_at.desc(), s.Label.id.desc())
-            .limit(1)
-            .correlate(s.Match)
-            .scalar_subquery()
-        )
-        query = (
-            select(
-                s.Match.id,
-                s.Match.seed_id,
-                s.Match.score,
-                s.Match.kind,
-                s.Match.reasons,
-                s.Match.matched_at,
-                s.Match.story_key,
-                s.Item.title,
-                s.Item.url,
-                s.Item.summary,
-                s.Item.published,
-                s.Item.lang,
-                s.Item.source,
-                s.Feed.url.label("feed_url"),
-                s.Feed.name.label("feed_name"),
-                latest.label("label"),
-            )
-            .join(s.Item, s.Item.id == s.Match.item_id)
-            .join(s.Feed, s.Feed.id == s.Item.feed_id)
-        )
-        conditions = []
-        if f.seed:
-            conditions.append(s.Match.seed_id == f.seed)
-        if f.since:
-            conditions.append(s.Match.matched_at >= f.since)
-        if f.until:
-            conditions.append(s.Match.matched_at < f.until)
-        if f.min_score is not None:
-            conditions.append(s.Match.score >= f.min_score)
-        if f.kind:
-            conditions.append(s.Match.kind == f.kind)
-        if f.feed:
-            conditions.append(or_(s.Feed.url == f.feed, s.Feed.name == f.feed))
-        if f.lang:
-            conditions.append(s.Item.lang == f.lang)
-        if f.entity:
-            conditions.append(s.Match.reasons.contains(json.dumps(f.entity, ensure_ascii=False)))
-        if f.query:
-            like = f"%{f.query.lower()}%"
-            conditions.append(
-                or_(func.lower(s.Item.title).like(like), func.lower(s.Item.summary).like(like))
-            )
-        if f.label == "unlabeled":
-            conditions.append(latest.is_(None))
-        elif f.label:
-            conditions.append(latest == f.label)
-        return query.where(*conditions)
 
     def label_match(self, match_id: int, label: str, now: datetime) -> bool:
         with self._write("labelling a match") as conn:
@@ -633,14 +558,11 @@ class Store:
         taken = select(s.Delivery.match_id).where(
             s.Delivery.channel == channel, s.Delivery.match_id == s.Match.id
         )
-        query = self._match_query(MatchFilter(since=since, min_score=min_score)).where(
-            ~taken.exists()
-        )
+        chosen = MatchFilter(since=since, min_score=min_score)
         with self._read("reading undelivered matches") as conn:
-            return [
-                _to_match(row)
-                for row in conn.execute(query.order_by(s.Match.matched_at, s.Match.id))
-            ]
+            query = q.match_query(chosen, conn.dialect.name).where(~taken.exists())
+            rows = conn.execute(query.order_by(s.Match.matched_at, s.Match.id))
+            return [q.to_match(row) for row in rows]
 
     def create_batch(
         self,
@@ -958,27 +880,6 @@ def _item_row(feed_id: int, stored: StoredItem, now: datetime) -> dict[str, Any]
         "fetched_at": now,
         "matched": False,
     }
-
-
-def _to_match(row: Any) -> types.Match:
-    return types.Match(
-        id=row.id,
-        seed=row.seed_id,
-        score=row.score,
-        kind=row.kind,
-        title=row.title,
-        url=row.url,
-        feed=row.feed_url,
-        feed_name=row.feed_name,
-        published=row.published,
-        matched_at=row.matched_at,
-        summary=row.summary or "",
-        lang=row.lang,
-        source=row.source,
-        label=row.label,
-        story=row.story_key,
-        reasons=tuple(types.Reason.from_json(r) for r in json.loads(row.reasons)),
-    )
 
 
 def _to_batch(row: Any, match_ids: tuple[int, ...]) -> BatchRecord:

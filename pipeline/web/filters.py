@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlencode
 
-from pipeline.storage.store import MatchFilter
+from pipeline.types import MatchFilter
 
 FIELDS = ("seed", "since", "until", "min_score", "kind", "label", "feed", "lang", "entity", "q")
 KINDS = ("direct", "thread")
