@@ -2,6 +2,10 @@
 
 It runs in worker processes (``ProcessPoolExecutor``), so both cores work while the event
 loop keeps fetching. Each worker builds its matchers once, from the seeds' texts.
+
+Pure core (parsing, matching, stories; no I/O), and deliberately outside ``pipeline.service``:
+importing anything in that package imports the whole service (SQLAlchemy, httpx, jinja2),
+which doubled each worker's memory (65 MB against 29 MB resident).
 """
 
 from __future__ import annotations

@@ -20,13 +20,13 @@ from typing import Any
 import httpx
 
 from pipeline import __version__
+from pipeline.analysis import SeedMatchers, SeedSource, analyse, init_worker
 from pipeline.cadence import Cadence
 from pipeline.config import EmailSettings, Settings, WebhookSettings, resolve_secrets
 from pipeline.fetching import Fetcher, FetchLimits
 from pipeline.notify.email import EmailNotifier, EmailTarget
 from pipeline.notify.webhook import WebhookNotifier
 from pipeline.service import Service
-from pipeline.service.analysis import SeedMatchers, SeedSource, analyse, init_worker
 from pipeline.service.delivery import Channel, Dispatcher
 from pipeline.service.polling import Poller
 from pipeline.storage.engine import make_engine
@@ -86,9 +86,10 @@ def make_executor(
         return ThreadPoolExecutor(1, initializer=init_worker, initargs=(seeds,))
     workers = settings.polling.workers or os.cpu_count() or 1
     context = multiprocessing.get_context("forkserver")
-    # The fork server imports the parsing and matching code once; each worker is forked from
-    # it, so it starts in milliseconds and shares those pages instead of importing its own.
-    context.set_forkserver_preload(["pipeline.service.analysis"])
+    # The fork server imports the parsing and matching code (and the main script, which each
+    # worker would otherwise import again) once; each worker is forked from it, so it starts
+    # in milliseconds and shares those pages instead of importing its own.
+    context.set_forkserver_preload(["__main__", "pipeline.analysis"])
     return ProcessPoolExecutor(
         workers,
         mp_context=context,

@@ -23,10 +23,10 @@ from datetime import datetime
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+from pipeline.analysis import Analysis, analyse_in_worker
 from pipeline.cadence import Cadence, next_poll
 from pipeline.errors import FeedError, FetchError, StorageError
 from pipeline.fetching import Fetched, FetchRequest, NotModified
-from pipeline.service.analysis import Analysis, analyse_in_worker
 from pipeline.storage.store import FeedState, NewMatch, PollRecord, SavedPoll, Store, StoredItem
 from pipeline.types import FeedOutcome, PollReport
 
@@ -123,15 +123,15 @@ class Poller:
         self, feed: FeedState, result: Any, started: float, writer: _Writer, backlog: _Backlog
     ) -> FeedOutcome:
         wall = self.clock()
-        try:
-            with backlog.holding():
+        with backlog.holding():  # until saved: parsed items waiting for the writer count too
+            try:
                 draft = await self._draft(feed, result, wall, started)
-        except FeedError as exc:
-            draft = _Draft(feed, started, "failed", self._failed(feed, exc, wall, started))
-        except BaseException:
-            await asyncio.to_thread(self.store.release_feed, feed.id)
-            raise
-        record, saved = await writer.save(draft)
+            except FeedError as exc:
+                draft = _Draft(feed, started, "failed", self._failed(feed, exc, wall, started))
+            except BaseException:
+                await asyncio.to_thread(self.store.release_feed, feed.id)
+                raise
+            record, saved = await writer.save(draft)
         if saved.new_match_ids and self.on_new_matches:
             self.on_new_matches(saved.new_match_ids)
         if self.on_progress:
@@ -353,13 +353,13 @@ def _save_each_on_failure(
     return saved
 
 
-ANALYSIS_BACKLOG = 48  # fetched bodies waiting for a parse worker, at most (about)
+ANALYSIS_BACKLOG = 64  # fetched feeds not saved yet (bodies, parsed items), at most (about)
 FETCH_WINDOW = 64  # feeds handed to the fetcher at once; two windows overlap
 
 
 class _Backlog:
-    """Fetched bodies not parsed yet. In a first poll fetching outruns parsing many times
-    over: unbounded, every body of the batch would wait in memory at once."""
+    """Fetched feeds not saved yet. In a first poll fetching outruns parsing and writing many
+    times over: unbounded, every body or parsed feed of the batch would wait in memory."""
 
     def __init__(self, limit: int) -> None:
         self.limit, self.count = limit, 0
