@@ -42,7 +42,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("polling.min_interval_seconds", 300, "lower bound of the adaptive interval"),
     Setting("polling.max_interval_seconds", 21600, "upper bound of the adaptive interval"),
     Setting("polling.max_backoff_seconds", 86400, "longest wait after repeated errors"),
-    Setting("polling.concurrency", 32, "feeds fetched at once"),
+    Setting("polling.concurrency", 64, "feeds fetched at once"),
     Setting("polling.per_origin", 4, "feeds fetched at once from one scheme://host:port"),
     Setting("polling.connect_timeout", 10.0, "seconds to connect"),
     Setting("polling.read_timeout", 20.0, "seconds between two reads"),
@@ -109,7 +109,7 @@ class PollingSettings:
     min_interval_seconds: int = 300
     max_interval_seconds: int = 21600
     max_backoff_seconds: int = 86400
-    concurrency: int = 32
+    concurrency: int = 64
     per_origin: int = 4
     connect_timeout: float = 10.0
     read_timeout: float = 20.0

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 
 class PipelineError(Exception):
@@ -60,8 +61,15 @@ class FeedError(PipelineError):
         retry_after: float | None = None,
     ) -> None:
         self.url, self.status, self.retry_after = url, status, retry_after
-        self.reason = message
-        super().__init__(f"feed {url}: {message}")
+        self.reason = one_line(message)
+        super().__init__(f"feed {one_line(url)}: {self.reason}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Errors cross the parsing process pool: rebuild from the same arguments.
+        return (
+            _rebuild_feed_error,
+            (type(self), self.url, self.reason, self.status, self.retry_after),
+        )
 
 
 class FetchError(FeedError):
@@ -108,6 +116,17 @@ def delivery_errors(channel: str, *types: type[BaseException]) -> Iterator[None]
         raise
     except types as exc:
         raise DeliveryError(channel, f"{type(exc).__name__}: {_first_line(exc)}") from exc
+
+
+def _rebuild_feed_error(
+    cls: type[FeedError], url: str, reason: str, status: int | None, retry_after: float | None
+) -> FeedError:
+    return cls(url, reason, status=status, retry_after=retry_after)
+
+
+def one_line(text: str) -> str:
+    """``text`` with control characters (CR, LF, NUL …) shown escaped: one line, always."""
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
 
 
 def _first_line(exc: BaseException) -> str:
