@@ -87,6 +87,28 @@ def _fold_match(found: re.Match[str]) -> str:
     return _FOLDED[found.group()]
 
 
+# Typographic punctuation shown as its ASCII form: curly quotes, dashes, the ellipsis. Readers
+# lose nothing, and half the English news text that is not ASCII becomes ASCII, which every
+# later step handles faster.
+_TYPOGRAPHY_MAP = {
+    "\u2018": "'",
+    "\u2019": "'",
+    "\u201c": '"',
+    "\u201d": '"',
+    "\u2013": "-",
+    "\u2014": "-",
+    "\u2026": "...",
+    "\u00a0": " ",
+    "\u2032": "'",
+    "\u2033": '"',
+}
+_TYPOGRAPHY = re.compile("[" + "".join(_TYPOGRAPHY_MAP) + "]")
+
+
+def _typography(found: re.Match[str]) -> str:
+    return _TYPOGRAPHY_MAP[found.group()]
+
+
 def strip_html(text: str) -> str:
     """Drop tags, scripts, styles and comments; decode entities. Bounded by ``MAX_CHARS``."""
     text = text[: MAX_CHARS * 2]
@@ -103,7 +125,10 @@ def clean(text: str) -> str:
     Spans reported to readers are slices of this text; ``normalize(clean(x))`` is what matches.
     """
     text = strip_html(text[: MAX_CHARS * 2])
-    if not text.isascii() or any(s in text for s in ("  ", "\n", "\t", "\r", "\f", "\v")):
+    if not text.isascii():
+        text = _TYPOGRAPHY.sub(_typography, text)  # most English text is ASCII after this
+        text = " ".join(text.split())
+    elif any(s in text for s in ("  ", "\n", "\t", "\r", "\f", "\v")):
         text = " ".join(text.split())  # only where it can change something
     return unicodedata.normalize("NFC", text.strip()[:MAX_CHARS])
 

@@ -45,7 +45,7 @@ def test_strip_html_drops_scripts_styles_and_comments() -> None:
 
 
 def test_clean_keeps_letters_for_display_but_bounds_the_length() -> None:
-    assert clean("  Alibaba’s <i>Daraz</i>  ") == "Alibaba’s Daraz"
+    assert clean("  Alibaba’s <i>Daraz</i> — “Pakistan”…  ") == 'Alibaba\'s Daraz - "Pakistan"...'
     assert len(clean("x" * (MAX_CHARS * 5))) == MAX_CHARS
 
 
