@@ -190,13 +190,8 @@ class Matcher:
             for last, (length, entries) in self._automata.iter(padded):
                 first = last - length  # index in norm of the key's first character
                 for ident, owner, stem, cased, alias, front, back in entries:
-                    if ident < 0:  # a fuzzy probe: remember the whole word
-                        start, stop = first + front, last - back
-                        if back:
-                            start = _word_start(norm, start)
-                        else:
-                            stop = _word_end(norm, stop)
-                        candidates.append((field, -1 - ident, start, stop))
+                    if ident < 0:  # a fuzzy probe: the word is found if fuzzy matching runs
+                        candidates.append((field, -1 - ident, first + front, last - back))
                         continue
                     if ident in taken:
                         continue
@@ -245,6 +240,7 @@ class Matcher:
         seen: set[tuple[str, int, str]] = set()
         for field, index, start, stop in candidates:
             field_weight, norm, display = texts[field]
+            start, stop = _word_start(norm, start), _word_end(norm, stop)  # the whole word
             word = norm[start:stop]
             if index not in wanted or (field, index, word) in seen:
                 continue
@@ -297,13 +293,16 @@ class Matcher:
             evidence[group] = 1.0 - (1.0 - evidence.get(group, 0.0)) * (1.0 - weight)
         scored = []
         direct = top = 0.0
+        get = evidence.get
         for rule in self.profile.rules:
-            value = rule.weight * min([evidence.get(g, 0.0) for g in rule.groups])
-            value *= damping.get(rule.kind, 1.0)
+            value = rule.weight * min([get(g, 0.0) for g in rule.groups])
+            if damping:
+                value *= damping.get(rule.kind, 1.0)
             scored.append((value, rule))
-            top = max(top, value)
-            if rule.kind == "direct":
-                direct = max(direct, value)
+            if value > top:
+                top = value
+            if value > direct and rule.kind == "direct":
+                direct = value
         top = max(top, SINGLE_GROUP_CAP * max(evidence.values(), default=0.0))
         return _Verdict(self, evidence, by_owner, lent, scored, top, direct)
 
