@@ -222,29 +222,46 @@ class Store:
         self, now: datetime, limit: int, lease_seconds: int, *, force: bool = False
     ) -> list[FeedState]:
         """Lease up to ``limit`` due feeds to this replica (all active ones when ``force``)."""
-        lease_until = now + timedelta(seconds=lease_seconds)
-        free = or_(s.Feed.lease_until.is_(None), s.Feed.lease_until <= now)
-        due = and_(s.Feed.active.is_(True), s.Feed.retired_at.is_(None), free)
+        due = and_(s.Feed.active.is_(True), s.Feed.retired_at.is_(None))
         if not force:
             due = and_(due, s.Feed.next_poll_at <= now)
+        order = (s.Feed.next_poll_at, s.Feed.id)
         with self._write("claiming due feeds") as conn:
-            query = (
-                select(s.Feed.__table__)
-                .where(due)
-                .order_by(s.Feed.next_poll_at, s.Feed.id)
-                .limit(limit)
+            rows = self._lease(conn, s.Feed, due, order, limit, now, lease_seconds)
+            return [_feed_state(row) for row in rows]
+
+    def _lease(
+        self,
+        conn: Connection,
+        model: Any,
+        wanted: Any,
+        order: tuple[Any, ...],
+        limit: int,
+        now: datetime,
+        lease_seconds: int,
+    ) -> list[Any]:
+        """Lease the first ``limit`` rows of ``model`` that are ``wanted`` and not leased.
+
+        PostgreSQL locks the candidates with ``FOR UPDATE SKIP LOCKED``, so concurrent
+        replicas pick disjoint rows; the conditional UPDATE keeps any row leased since.
+        """
+        free = or_(model.lease_until.is_(None), model.lease_until <= now)
+        query = select(model.__table__).where(wanted, free).order_by(*order).limit(limit)
+        rows = conn.execute(self._skip_locked(conn, query)).all()
+        taken: set[Any] = set()
+        for start in range(0, len(rows), 5000):
+            ids = [row.id for row in rows[start : start + 5000]]
+            taken.update(
+                conn.execute(
+                    update(model)
+                    .where(model.id.in_(ids), free)
+                    .values(
+                        lease_until=now + timedelta(seconds=lease_seconds), lease_owner=self.owner
+                    )
+                    .returning(model.id)
+                ).scalars()
             )
-            rows = conn.execute(self._skip_locked(conn, query)).all()
-            claimed = []
-            for row in rows:
-                done = conn.execute(
-                    update(s.Feed)
-                    .where(s.Feed.id == row.id, free)
-                    .values(lease_until=lease_until, lease_owner=self.owner)
-                )
-                if done.rowcount:
-                    claimed.append(_feed_state(row))
-            return claimed
+        return [row for row in rows if row.id in taken]
 
     def known_items(self, feed_id: int, guids: Sequence[str]) -> dict[str, str]:
         """guid → content hash of this feed's items already stored among ``guids``."""
@@ -617,41 +634,24 @@ class Store:
         limit: int = 50,
     ) -> list[BatchRecord]:
         """Lease pending batches that are due (all pending ones when ``force``)."""
-        free = or_(s.Batch.lease_until.is_(None), s.Batch.lease_until <= now)
-        cond = and_(s.Batch.status == "pending", free)
+        wanted = s.Batch.status == "pending"
         if not force:
-            cond = and_(cond, s.Batch.next_attempt_at <= now)
+            wanted = and_(wanted, s.Batch.next_attempt_at <= now)
         if channel:
-            cond = and_(cond, s.Batch.channel == channel)
+            wanted = and_(wanted, s.Batch.channel == channel)
+        order = (s.Batch.created_at, s.Batch.id)
         with self._write("claiming deliveries") as conn:
-            query = (
-                select(s.Batch.__table__)
-                .where(cond)
-                .order_by(s.Batch.created_at, s.Batch.id)
-                .limit(limit)
-            )
-            rows = conn.execute(self._skip_locked(conn, query)).all()
-            claimed = []
-            for row in rows:
-                done = conn.execute(
-                    update(s.Batch)
-                    .where(s.Batch.id == row.id, free)
-                    .values(
-                        lease_until=now + timedelta(seconds=lease_seconds), lease_owner=self.owner
-                    )
+            rows = self._lease(conn, s.Batch, wanted, order, limit, now, lease_seconds)
+            members: dict[str, list[int]] = {row.id: [] for row in rows}
+            if members:
+                query = (
+                    select(s.Delivery.batch_id, s.Delivery.match_id)
+                    .where(s.Delivery.batch_id.in_(list(members)))
+                    .order_by(s.Delivery.match_id)
                 )
-                if done.rowcount:
-                    ids = (
-                        conn.execute(
-                            select(s.Delivery.match_id)
-                            .where(s.Delivery.batch_id == row.id)
-                            .order_by(s.Delivery.match_id)
-                        )
-                        .scalars()
-                        .all()
-                    )
-                    claimed.append(_to_batch(row, tuple(ids)))
-            return claimed
+                for batch_id, match_id in conn.execute(query):
+                    members[batch_id].append(match_id)
+            return [_to_batch(row, tuple(members[row.id])) for row in rows]
 
     def finish_batch(
         self, batch_id: str, now: datetime, *, error: str | None, retry_at: datetime | None = None
