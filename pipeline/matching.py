@@ -549,13 +549,6 @@ def _distinct(hits: list[_Hit]) -> dict[int, list[_Hit]]:
     return by_owner
 
 
-def _noisy_or(values: Iterable[float]) -> float:
-    miss = 1.0
-    for value in values:
-        miss *= 1.0 - min(1.0, max(0.0, value))
-    return 1.0 - miss
-
-
 def match(item: Item, profile: Profile) -> MatchResult:
     """One-off convenience: compile ``profile`` and match ``item`` (use ``Matcher`` in loops)."""
     return Matcher(profile).match(item)
