@@ -1,18 +1,21 @@
 """Match news items against a seed profile and explain the verdict. Pure: no I/O, no clock.
 
-``Matcher(profile)`` compiles every alias of the profile once into one Aho-Corasick automaton.
-``Matcher.match(item)`` then works in three passes:
+``Matcher(profile)`` compiles every alias of the profile once into Aho-Corasick automata (one
+per script). ``Matcher.match(item)`` then works in three passes:
 
-1. exact: one automaton scan per field of the normalised text, each hit checked for word
-   boundaries (none for CJK), inflection stems, Arabic clitics and, for short aliases, case;
+1. exact: one scan per field of the normalised text in which every non-word character is a
+   space; keys carry their boundary spaces, so hits are whole words (CJK: no boundaries;
+   stems: inflections may follow; Arabic script: clitics may precede); short aliases are
+   checked for case, ambiguous ones for context, false friends ("دور دراز") removed;
 2. evidence: per group (e.g. "alibaba", "pakistan", "digital"), a noisy-OR of the hits' weights
    (entity or topic weight x field weight x similarity), plus what entities imply (Daraz →
    Pakistan); each rule scores its weight x its weakest group's evidence;
 3. fuzzy: only when one group is all a rule lacks and typo-tolerant matching of that group's
-   long aliases could lift the score over the threshold, rapidfuzz compares the item's words
-   that look like those aliases (same first two or last three letters) with them.
+   long aliases could lift the score over the threshold, rapidfuzz compares with them the
+   words the exact scan flagged as look-alikes (same first or last three letters).
 
-The best rule decides the score, the kind ("direct" or "thread") and the reasons.
+The best rule decides the score and the kind ("direct" or "thread"); the reasons are its
+groups' strongest hits, quoting the item's own text.
 """
 
 from __future__ import annotations
