@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -135,10 +136,12 @@ def _ranges(stream: IO[bytes]) -> Iterator[tuple[str, int, int]]:
 
 
 def _default_jobs(path: str) -> int:
+    """One worker per CPU for a large regular file (stdin included when redirected from one)."""
     try:
-        large = path != "-" and os.path.getsize(path) >= _PARALLEL_BYTES
-    except OSError:
-        large = False
+        info = os.fstat(sys.stdin.fileno()) if path == "-" else os.stat(path)
+    except (OSError, ValueError):
+        return 1
+    large = stat.S_ISREG(info.st_mode) and info.st_size >= _PARALLEL_BYTES
     return (os.cpu_count() or 1) if large else 1
 
 
