@@ -284,3 +284,13 @@ def test_followup_tune_with_an_unknown_seed_exits_2_naming_it(followup_with_tune
     result = followup_with_tune("tune", "--seed", "nope", "--config", str(config))
     assert result.code == 2
     assert "no seed 'nope'" in result.err and "Traceback" not in result.err
+
+
+def test_followup_evaluate_labels_runs_from_the_command_line(followup, labelled):
+    config, _, _ = labelled
+    result = followup("evaluate", "--labels", "--json", "--config", str(config))
+    assert result.code == 0, result.err
+    [report] = json.loads(result.out)
+    assert report["overall"]["labelled"] == 9
+    neither = followup("evaluate", "--config", str(config))
+    assert neither.code == 2 and "--labels" in neither.err

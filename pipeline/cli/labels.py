@@ -13,7 +13,7 @@ import tomllib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -22,8 +22,10 @@ from pipeline.cli.common import config_option, die, settings_from
 from pipeline.config import SeedSettings, Settings
 from pipeline.matching import Matcher
 from pipeline.profile import profile_for_seed
-from pipeline.storage.review import ReviewQueries
 from pipeline.types import MatchResult
+
+if TYPE_CHECKING:  # the database layer loads only when a command needs it
+    from pipeline.storage.review import ReviewQueries
 
 DEFAULT_THRESHOLD = 0.5  # the profile format's own default
 SWEEP = tuple(round(0.05 * n, 2) for n in range(4, 20))  # 0.20 … 0.95
@@ -89,6 +91,7 @@ def evaluate_labels(
 ) -> str:
     """The report of `followup evaluate --labels`: the matcher scored on stored labels."""
     from pipeline.bootstrap import open_store
+    from pipeline.storage.review import ReviewQueries
 
     store = open_store(settings)
     try:
@@ -261,6 +264,7 @@ def tune(
     Nothing is applied: the proposed profile goes to --out, for you to review and adopt.
     """
     from pipeline.bootstrap import open_store, utcnow
+    from pipeline.storage.review import ReviewQueries
 
     settings = settings_from(ctx)
     store = open_store(settings)

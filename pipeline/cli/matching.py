@@ -166,7 +166,8 @@ def _mapper(workers: int) -> Iterator[Callable[..., Iterator[Any]]]:
 
 @click.command()
 @config_option
-@click.argument("labeled", type=click.Path(dir_okay=False, allow_dash=True))
+@click.argument("labeled", required=False, type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--labels", "stored", is_flag=True, help="Score against the labels stored by review.")
 @click.option("--seed", "seed_id", default=None, help="Seed the labels are for (default: first).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
 @click.option(
@@ -174,9 +175,28 @@ def _mapper(workers: int) -> Iterator[Callable[..., Iterator[Any]]]:
 )
 @click.pass_context
 def evaluate(
-    ctx: click.Context, labeled: str, seed_id: str | None, as_json: bool, threshold: float | None
+    ctx: click.Context,
+    labeled: str | None,
+    stored: bool,
+    seed_id: str | None,
+    as_json: bool,
+    threshold: float | None,
 ) -> None:
-    """Measure precision and recall on labeled items (label 0, 1 or 2), beside a keyword rule."""
+    """Measure precision and recall on labeled items (label 0, 1 or 2), beside a keyword rule.
+
+    With --labels, score the matcher against the labels analysts stored instead.
+    """
+    if stored == (labeled is not None):
+        raise click.UsageError("give either LABELED.jsonl or --labels")
+    if stored:
+        from pipeline.cli.labels import evaluate_labels
+
+        report_text = evaluate_labels(
+            settings_from(ctx), seed_id=seed_id, threshold=threshold, as_json=as_json
+        )
+        click.echo(report_text, nl=False)
+        return
+    assert labeled is not None
     from pipeline.evaluation import evaluate as run_evaluation
     from pipeline.evaluation import labeled_from_json, render_text, report_json
     from pipeline.matching import Matcher
