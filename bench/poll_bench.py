@@ -5,9 +5,10 @@
 
 For each size a fresh ``feedserver.py`` subprocess serves the feeds on 10 loopback ports
 (10 origins) with 50 ms latency per response. Each client runs in a subprocess of its own
-and polls every feed ten times; the server is reset before each client, so both see the
-same sequence: cycle 1 is the first poll (every feed new), even cycles change nothing,
-odd cycles from 3 on have 5 % of the feeds gain an item first.
+and polls every feed ten times. The clients take turns on the same server state, cycle by
+cycle (the order alternates), so both do the same work and a change in the machine's load
+hits both: cycle 1 is the first poll (every feed new), even cycles change nothing, odd
+cycles from 3 on have 5 % of the feeds gain an item first.
 
 followup runs through its real path: ``pipeline.bootstrap.build`` on a config written to a
 temp folder (defaults everywhere, the shipped seed), then ``Service.poll(force=True)``,
@@ -203,45 +204,46 @@ class ClientRun:
         return statistics.median(c.seconds for c in self.cycles if c.kind == kind)
 
 
-def run_client(client: str, server: FeedServer, urls: list[str], workdir: Path) -> ClientRun:
-    server.control("reset")
-    urls_file = workdir / "urls.txt"
-    urls_file.write_text("\n".join(urls) + "\n")
-    process = subprocess.Popen(
-        [sys.executable, __file__, "client", client, str(urls_file), str(workdir)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=workdir,
-    )
-    assert process.stdin is not None and process.stdout is not None
-    run = ClientRun(client, json.loads(process.stdout.readline())["setup_seconds"])
-    try:
-        for number in range(1, CYCLES + 1):
-            kind = cycle_kind(number)
-            if kind == "changed":
-                server.control(f"advance?fraction={CHANGED_FRACTION}&seed={number}")
-            server_cpu = _cpu_seconds(server.process.pid)
-            with TreeSampler(process.pid) as memory:
-                process.stdin.write("cycle\n")
-                process.stdin.flush()
-                answer = json.loads(process.stdout.readline())
-            server_cpu = _cpu_seconds(server.process.pid) - server_cpu
-            run.cycles.append(
-                Cycle(
-                    number, kind, answer["seconds"], answer["summary"],
-                    memory.peak_rss, memory.peak_pss, memory.processes,
-                    memory.cpu_seconds, server_cpu,
-                )
-            )  # fmt: skip
-            print(f"  {client:8} cycle {number:2} {kind:9} {answer['seconds']:7.2f} s  "
-                  f"CPU {memory.cpu_seconds:6.2f} s (server {server_cpu:4.2f} s)  "
-                  f"PSS {memory.peak_pss:6.1f} MB  RSS {memory.peak_rss:6.1f} MB  "
-                  f"{_brief(answer['summary'])}", flush=True)  # fmt: skip
-    finally:
-        process.stdin.close()
-        process.wait(timeout=120)
-    return run
+class ClientProcess:
+    """One client in its own subprocess: set up once, then one poll per ``cycle()``."""
+
+    def __init__(self, client: str, urls: list[str], workdir: Path) -> None:
+        urls_file = workdir / "urls.txt"
+        urls_file.write_text("\n".join(urls) + "\n")
+        self.process = subprocess.Popen(
+            [sys.executable, __file__, "client", client, str(urls_file), str(workdir)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=workdir,
+        )
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.stdin, self.stdout = self.process.stdin, self.process.stdout
+        self.run = ClientRun(client, json.loads(self.stdout.readline())["setup_seconds"])
+
+    def cycle(self, number: int, server: FeedServer) -> None:
+        kind, client = cycle_kind(number), self.run.client
+        server_cpu = _cpu_seconds(server.process.pid)
+        with TreeSampler(self.process.pid) as memory:
+            self.stdin.write("cycle\n")
+            self.stdin.flush()
+            answer = json.loads(self.stdout.readline())
+        server_cpu = _cpu_seconds(server.process.pid) - server_cpu
+        self.run.cycles.append(
+            Cycle(
+                number, kind, answer["seconds"], answer["summary"],
+                memory.peak_rss, memory.peak_pss, memory.processes,
+                memory.cpu_seconds, server_cpu,
+            )
+        )  # fmt: skip
+        print(f"  {client:8} cycle {number:2} {kind:9} {answer['seconds']:7.2f} s  "
+              f"CPU {memory.cpu_seconds:6.2f} s (server {server_cpu:4.2f} s)  "
+              f"PSS {memory.peak_pss:6.1f} MB  RSS {memory.peak_rss:6.1f} MB  "
+              f"{_brief(answer['summary'])}", flush=True)  # fmt: skip
+
+    def close(self) -> None:
+        self.stdin.close()
+        self.process.wait(timeout=120)
 
 
 def _brief(summary: dict[str, Any]) -> str:
@@ -249,17 +251,30 @@ def _brief(summary: dict[str, Any]) -> str:
 
 
 def bench_size(feeds: int, clients: list[str], latency: float) -> dict[str, ClientRun]:
+    """Every client polls the same server state in turn, cycle by cycle (the order alternates),
+    so a change in the machine's load hits both alike."""
     print(f"\n== {feeds} feeds, {CYCLES} cycles, {latency * 1000:g} ms latency ==", flush=True)
     server = FeedServer.start(feeds, latency)
-    runs = {}
+    running: list[ClientProcess] = []
     try:
-        urls = server.urls(feeds)
-        for client in clients:
-            with tempfile.TemporaryDirectory(prefix=f"bench-{client}-") as tmp:
-                runs[client] = run_client(client, server, urls, Path(tmp))
+        with tempfile.TemporaryDirectory(prefix="bench-poll-") as tmp:
+            for client in clients:
+                (Path(tmp) / client).mkdir()
+                running.append(ClientProcess(client, server.urls(feeds), Path(tmp) / client))
+            for number in range(1, CYCLES + 1):
+                if cycle_kind(number) == "changed":
+                    server.control(f"advance?fraction={CHANGED_FRACTION}&seed={number}")
+                turn = running if number % 2 else running[::-1]
+                for process in turn:
+                    process.cycle(number, server)
+            for process in running:
+                process.close()
     finally:
+        for process in running:
+            if process.process.poll() is None:
+                process.process.kill()
         server.stop()
-    return runs
+    return {process.run.client: process.run for process in running}
 
 
 def report(feeds: int, runs: dict[str, ClientRun]) -> list[str]:
