@@ -34,7 +34,10 @@ pytestmark = pytest.mark.slow
 FEEDS = 200
 REPLICAS = 3
 INTERVAL = 3  # seconds between two polls of one feed
-LEASE = 8  # seconds a dead replica's claims block their feeds (longer than a first poll)
+# A lease must outlast the longest poll (a fetch gives up after TOTAL_TIMEOUT, then parsing):
+# a lease that expires mid-poll lets a second replica poll the same feed.
+LEASE = 10  # seconds a dead replica's claims block their feeds
+TOTAL_TIMEOUT = 4.0
 EPOCH = 2.0  # the feeds publish a new story this often
 RUN = ("run",)  # the command under test: `followup run`
 SECRET_ENV = {"FOLLOWUP_TEST_HOOK_SECRET": "replica-test-signing-secret"}
@@ -128,8 +131,11 @@ def test_three_replicas_share_the_feeds_and_survive_one_being_killed_mid_poll(
             "interval_seconds": INTERVAL,
             "lease_seconds": LEASE,
             "batch_size": 40,
-            "per_origin": 64,
-            "concurrency": 64,
+            "per_origin": 32,
+            "concurrency": 32,
+            "connect_timeout": 2.0,
+            "read_timeout": 3.0,
+            "total_timeout": TOTAL_TIMEOUT,
             "workers": 1,
         },
         digest={"cron": "* * * * *", "timezone": "UTC", "alert_score": 0.0},
