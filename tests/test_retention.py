@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from pipeline.bootstrap import build
 from pipeline.config import load_settings
 from pipeline.storage import schema as s
-from pipeline.storage.store import MatchFilter, NewMatch, PollRecord, Store, StoredItem
-from pipeline.types import FeedSpec, Item, MatchResult, Reason
+from pipeline.storage.store import NewMatch, PollRecord, Store, StoredItem
+from pipeline.types import FeedSpec, Item, MatchFilter, MatchResult, Reason
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 FEED = "http://127.0.0.1:9/feed.xml"  # never fetched: polls are recorded directly

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import configparser
 import io
 import json
 import logging
+import re
+import shutil
 import signal
 import socket
 from collections.abc import Callable, Iterator
@@ -16,9 +19,11 @@ import pytest
 import sqlalchemy as sa
 
 from pipeline.cli.common import JsonFormatter, Redactor
+from pipeline.config import load_settings
+from pipeline.scheduler import SHUTDOWN_GRACE_SECONDS
 from tests.fixtures_delivery import SmtpServer, WebhookReceiver
 from tests.fixtures_feeds import FeedServer, rss
-from tests.service_process import ServiceProcess, wait_for
+from tests.service_process import ROOT, ServiceProcess, wait_for
 
 INTERVAL = 2
 SECRET = "whsec_" + "c2VjcmV0LXNpZ25pbmcta2V5LWZvci10ZXN0cw=="
@@ -94,8 +99,7 @@ def test_run_polls_every_feed_once_per_interval_and_exits_0_on_sigterm(
         feeds=urls, polling={"interval_seconds": INTERVAL, "workers": 1}, extra=JSON_LOGS
     )
     proc = service(config)
-    for url in urls:
-        wait_for(lambda url=url: len(polls_of(db, url)) >= 4, 30, f"four polls of {url}")
+    wait_for(lambda: all(len(polls_of(db, url)) >= 4 for url in urls), 30, "four polls of each")
 
     assert proc.stop(signal.SIGTERM) == 0
     for url in urls:
@@ -236,9 +240,8 @@ def test_a_digest_missed_while_down_is_sent_once_after_restart(
     body = json.loads(post.body)
     assert [m["url"] for m in body["matches"]] == [STORY["link"]]
     [message] = smtp_server.messages
-    assert (
-        "Alibaba Cloud opens data centre in Karachi" in message.get_body(("plain",)).get_content()
-    )
+    text = message.get_body(("plain",))
+    assert text is not None and "Alibaba Cloud opens data centre in Karachi" in text.get_content()
     sent = db("SELECT channel, status FROM batches ORDER BY channel")
     assert [(c.split(":")[0], s) for c, s in sent] == [("email", "sent"), ("webhook", "sent")]
     log = first.text() + second.text()
@@ -269,3 +272,34 @@ def test_log_lines_mask_configured_secrets_and_credentials_in_urls() -> None:
         record["message"] == "failed with key *** on postgresql+psycopg://followup:***@db/followup"
     )
     assert record["channel"] == "webhook:https://hooks.slack.com/services/***"
+
+
+def test_the_deploy_files_give_the_graceful_stop_room_and_their_config_loads(
+    tmp_path: Path,
+) -> None:
+    deploy = ROOT / "deploy"
+    unit = configparser.ConfigParser(strict=False, interpolation=None)
+    unit.optionxform = str  # type: ignore[assignment,method-assign]  # keys are case-sensitive
+    unit.read(deploy / "followup.service")
+    service = unit["Service"]
+    assert service["ExecStart"].split()[1:] == ["run", "--config", "/etc/followup/followup.toml"]
+    assert service["KillSignal"] == "SIGTERM" and service["KillMode"] == "mixed"
+    assert int(service["TimeoutStopSec"].rstrip("s")) > SHUTDOWN_GRACE_SECONDS
+    compose = (deploy / "compose.yaml").read_text(encoding="utf-8")
+    graces = [int(g) for g in re.findall(r"stop_grace_period: (\d+)s", compose)]
+    assert graces and max(graces) > SHUTDOWN_GRACE_SECONDS
+    assert "STOPSIGNAL SIGTERM" in (deploy / "Dockerfile").read_text(encoding="utf-8")
+
+    # The container's config, with the seeds where the image puts them.
+    shutil.copy(deploy / "config" / "followup.toml", tmp_path / "followup.toml")
+    shutil.copytree(ROOT / "seeds", tmp_path / "seeds")
+    settings = load_settings(str(tmp_path / "followup.toml"), {})
+    assert settings.database_url.startswith("postgresql+psycopg://")
+    assert settings.polling.lease_seconds > settings.polling.total_timeout
+    env = dict(
+        line.split("=", 1)
+        for line in (deploy / "followup.env.example").read_text(encoding="utf-8").splitlines()
+        if line and not line.startswith("#")
+    )
+    needed = [h.secret_env for h in settings.digest.webhooks] + [settings.serve.token_env]
+    assert all(env.get(str(name)) for name in needed), needed
