@@ -122,13 +122,15 @@ def latest_fire_time(trigger: CronTrigger, after: datetime, now: datetime) -> da
     Dense expressions are walked over the last week only; sparse ones from ``after``, so
     the walk stays bounded either way.
     """
-    if _first_after(trigger, after) is None or _first_after(trigger, after) > now:
+    first = _first_after(trigger, after)
+    if first is None or first > now:
         return None
     return _walk(trigger, max(after, now - timedelta(days=7)), now) or _walk(trigger, after, now)
 
 
 def _first_after(trigger: CronTrigger, moment: datetime) -> datetime | None:
-    return trigger.get_next_fire_time(None, moment + timedelta(seconds=1))
+    fire: datetime | None = trigger.get_next_fire_time(None, moment + timedelta(seconds=1))
+    return fire
 
 
 def _walk(trigger: CronTrigger, after: datetime, now: datetime) -> datetime | None:

@@ -341,7 +341,7 @@ def _classified(ident: str, seed: str, result: Any) -> str:
     )
 
 
-_string = json.encoder.encode_basestring  # type: ignore[attr-defined]
+_string = json.encoder.encode_basestring
 _REASON_PARTS: dict[tuple[Any, ...], tuple[str, str]] = {}
 
 

@@ -5,12 +5,16 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 import click
 
 from pipeline.cli.common import EXIT_FAILED, config_option, die, settings_from
 from pipeline.types import Match, MatchFilter
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 LABELS = {"relevant": "relevant", "irrelevant": "irrelevant", "yes": "relevant", "no": "irrelevant"}
 
@@ -26,7 +30,7 @@ def parse_when(value: str | None, option: str) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def filter_options(command: click.Command) -> click.Command:
+def filter_options(command: F) -> F:
     """The filters `matches` shares with the review page."""
     options = [
         click.option("--seed", help="Only this seed's matches."),
@@ -75,7 +79,7 @@ def build_filter(**kw: object) -> MatchFilter:
 )
 @filter_options
 @click.pass_context
-def matches(ctx: click.Context, fmt: str, **filters: object) -> None:
+def matches(ctx: click.Context, /, fmt: str, **filters: object) -> None:
     """List stored matches, newest first."""
     from pipeline.bootstrap import open_store
 

@@ -81,7 +81,9 @@ def list_feeds(ctx: click.Context, failing: bool, fmt: str) -> None:
 
 
 def _feed_json(feed: FeedHealth) -> dict[str, object]:
-    stamp = lambda moment: moment.isoformat() if moment else None  # noqa: E731
+    def stamp(moment: datetime | None) -> str | None:
+        return moment.isoformat() if moment else None
+
     return {
         "url": feed.url,
         "name": feed.name,

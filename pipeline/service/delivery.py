@@ -19,10 +19,16 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal, cast
 
 from pipeline.cadence import crontab_trigger, latest_fire_time
-from pipeline.digest import DigestContext, render_alert, render_digest, render_webhook_body
+from pipeline.digest import (
+    DigestContext,
+    WebhookFormat,
+    render_alert,
+    render_digest,
+    render_webhook_body,
+)
 from pipeline.errors import DeliveryError
 from pipeline.notify.base import Notifier
 from pipeline.storage.store import BatchRecord, Store
@@ -114,14 +120,9 @@ class Dispatcher:
             "html": message.html,
         }
         if channel.format != "email":
-            event = "alert" if kind == "alert" else "digest"
-            body = render_webhook_body(
-                matches,
-                ctx,
-                channel.format,
-                batch_id,
-                event=event,  # type: ignore[arg-type]
-            )
+            event: Literal["digest", "alert"] = "alert" if kind == "alert" else "digest"
+            fmt = cast(WebhookFormat, channel.format)
+            body = render_webhook_body(matches, ctx, fmt, batch_id, event=event)
             payload.update(body=body.decode("utf-8"), content_type="application/json")
         return payload
 
@@ -242,7 +243,9 @@ class Dispatcher:
                 await asyncio.to_thread(self.store.fire_schedule, name, now)
                 continue
             due = latest_fire_time(crontab_trigger(channel.cron, channel.timezone), last, now)
-            if due and await asyncio.to_thread(self.store.fire_schedule, name, due):
+            if due is None:
+                continue
+            if await asyncio.to_thread(self.store.fire_schedule, name, due):  # one replica wins
                 await asyncio.to_thread(self.freeze_digest, channel, first_seen)
         return await self.send_pending(force=False)
 

@@ -766,7 +766,10 @@ class Store:
     def stats(self, now: datetime) -> dict[str, Any]:
         """Whole-system figures for /metrics, from what every replica recorded."""
         with self._read("reading metrics") as conn:
-            scalar = lambda q: conn.execute(q).scalar() or 0  # noqa: E731
+
+            def scalar(query: Any) -> Any:
+                return conn.execute(query).scalar() or 0
+
             active = and_(s.Feed.active.is_(True), s.Feed.retired_at.is_(None))
             return {
                 "feeds_ok": scalar(
