@@ -9,7 +9,9 @@ repeated insert into a no-op. Every database error leaves as ``StorageError``.
 from __future__ import annotations
 
 import functools
+import itertools
 import json
+import operator
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -350,15 +352,20 @@ class Store:
         that was most of the CPU of saving a poll, in the process that also fetches.
         """
         upsert = _sqlite_item_upsert(conn.dialect)
+        for key, convert in zip(upsert.keys, upsert.convert, strict=True):
+            if convert is not None:
+                done: dict[Any, Any] = {}  # fetched_at and matched are the same in every row
+                for row in rows:
+                    value = row[key]
+                    row[key] = (
+                        done[value] if value in done else done.setdefault(value, convert(value))
+                    )
+        values = operator.itemgetter(*upsert.keys)
         found: dict[str, tuple[int, str]] = {}
         for start in range(0, len(rows), upsert.max_rows):
             chunk = rows[start : start + upsert.max_rows]
-            params = [
-                upsert.convert[i](row[key]) if upsert.convert[i] else row[key]
-                for row in chunk
-                for i, key in enumerate(upsert.keys)
-            ]
-            result = conn.exec_driver_sql(upsert.sql(len(chunk)), tuple(params))
+            params = tuple(itertools.chain.from_iterable(map(values, chunk)))
+            result = conn.exec_driver_sql(upsert.sql(len(chunk)), params)
             found.update({guid: (item_id, key) for item_id, guid, key in result})
         return found
 
