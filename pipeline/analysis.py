@@ -38,7 +38,7 @@ class AnalysedItem:
     item: Item
     content_hash: str
     dedupe_key: str
-    story_key: str
+    story_key: str  # "" when no seed matched: only matches store it
     results: tuple[tuple[str, MatchResult], ...]  # (seed id, result) for the seeds it matched
 
 
@@ -102,7 +102,7 @@ def analyse(matchers: SeedMatchers, body: bytes, url: str, content_type: str | N
                 item=item,
                 content_hash=content_hash(item),
                 dedupe_key=dedupe_key(item),
-                story_key=story_key(item.title),
+                story_key=story_key(item.title) if results else "",
                 results=results,
             )
         )
