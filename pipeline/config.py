@@ -366,6 +366,9 @@ def _polling(data: Mapping[str, Any], reader: _Reader) -> PollingSettings:
         values[name] = value if plain else _positive(reader, key, value)
     if values["min_interval_seconds"] > values["max_interval_seconds"]:
         raise reader.fail("polling.min_interval_seconds", "must not exceed max_interval_seconds")
+    if values["lease_seconds"] < 2 * values["total_timeout"]:
+        # A lease that runs out mid-fetch lets a second replica poll the same feed.
+        raise reader.fail("polling.lease_seconds", "must be at least twice polling.total_timeout")
     return PollingSettings(**values)
 
 

@@ -57,6 +57,10 @@ BAD_CONFIGS = {
     "negative_interval": ("[polling]\ninterval_seconds = -1\n", "polling.interval_seconds"),
     "feed_without_url": ("[[feeds]]\nname = 'x'\n", "feeds[0].url"),
     "feed_not_http": ('[[feeds]]\nurl = "file:///etc/passwd"\n', "feeds[0].url"),
+    "lease_shorter_than_a_fetch": (
+        "[polling]\nlease_seconds = 60\ntotal_timeout = 60.0\n",
+        "polling.lease_seconds",
+    ),
     "bad_cron": ('[digest]\ncron = "every day"\n', "digest.cron"),
     "bad_timezone": ('[digest]\ntimezone = "Mars/Olympus"\n', "digest.timezone"),
     "bad_webhook_format": (

@@ -84,5 +84,7 @@ def test_the_command_line_loads_no_database_or_http_code_until_a_command_needs_i
         "bad = [m for m in ('sqlalchemy', 'httpx', 'starlette') if m in sys.modules];"
         "print(','.join(bad)); sys.exit(1 if bad else 0)"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stdout + result.stderr
