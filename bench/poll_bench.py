@@ -16,9 +16,10 @@ which is what ``followup poll --once`` does. ``reader`` runs
 ``update_feeds_iter(workers=16, scheduled=False)`` (``update_feeds`` that also yields the
 per-feed results, so both clients' work can be checked against each other).
 
-Memory is the whole process tree of a client (its worker processes included), sampled
-from /proc every 50 ms: the sum of RSS (pages shared between processes counted in each)
-and the sum of PSS (shared pages split between the processes that share them).
+Memory is the whole process tree of a client (its worker processes included), read from
+/proc: the sum of PSS sampled every 200 ms (shared pages split between the processes that
+share them; smaps is not read more often because reading it costs the sampled processes
+too) and the sum of each process's peak RSS (VmHWM: shared pages counted in each).
 """
 
 from __future__ import annotations
@@ -97,7 +98,7 @@ class TreeSampler:
     """Peak RSS and PSS of a process and all its descendants, sampled in a thread, and the
     CPU time they used meanwhile."""
 
-    def __init__(self, pid: int, interval: float = 0.05) -> None:
+    def __init__(self, pid: int, interval: float = 0.2) -> None:
         self.pid, self.interval = pid, interval
         self.peak_rss = self.peak_pss = 0.0
         self.processes = 0
@@ -125,7 +126,7 @@ class TreeSampler:
 
     def sample(self) -> None:
         pids = descendants(self.pid)
-        rss = sum(_status_kb(pid, "VmRSS:") for pid in pids) / 1024
+        rss = sum(_status_kb(pid, "VmHWM:") for pid in pids) / 1024  # each one's peak
         pss = sum(_pss_kb(pid) for pid in pids) / 1024
         self.peak_rss, self.peak_pss = max(self.peak_rss, rss), max(self.peak_pss, pss)
         self.processes = max(self.processes, len(pids))
