@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import signal
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from pipeline.matching import Matcher
@@ -89,6 +90,20 @@ def init_worker(seeds: tuple[SeedSource, ...]) -> None:
 def analyse_in_worker(body: bytes, url: str, content_type: str | None) -> Analysis:
     assert _worker_matchers is not None, "init_worker was not called"
     return analyse(_worker_matchers, body, url, content_type)
+
+
+def analyse_each(
+    analyse_one: Callable[[bytes, str, str | None], Analysis],
+    jobs: Sequence[tuple[bytes, str, str | None]],
+) -> list[Analysis | Exception]:
+    """``analyse_one`` on several bodies in one task; a body's error is its own result."""
+    results: list[Analysis | Exception] = []
+    for body, url, content_type in jobs:
+        try:
+            results.append(analyse_one(body, url, content_type))
+        except Exception as exc:  # sent back as a value: the other bodies still count
+            results.append(exc)
+    return results
 
 
 def analyse(matchers: SeedMatchers, body: bytes, url: str, content_type: str | None) -> Analysis:

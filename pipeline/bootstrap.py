@@ -84,7 +84,7 @@ def make_executor(
     if in_process:
         # One thread, so tests and tiny installs skip process start-up.
         return ThreadPoolExecutor(1, initializer=init_worker, initargs=(seeds,))
-    workers = settings.polling.workers or os.cpu_count() or 1
+    workers = _workers(settings)
     context = multiprocessing.get_context("forkserver")
     # The fork server imports the parsing and matching code (and the main script, which each
     # worker would otherwise import again) once; each worker is forked from it, so it starts
@@ -96,6 +96,10 @@ def make_executor(
         initializer=init_worker,
         initargs=(seeds,),
     )
+
+
+def _workers(settings: Settings) -> int:
+    return settings.polling.workers or os.cpu_count() or 1
 
 
 def channels(settings: Settings, environ: Mapping[str, str], *, sending: bool) -> list[Channel]:
@@ -199,6 +203,7 @@ def build(
         batch_size=settings.polling.batch_size,
         lease_seconds=settings.polling.lease_seconds,
         clock=utcnow,
+        analysis_slots=2 * (1 if in_process else _workers(settings)),
     )
     dispatcher = Dispatcher(
         store=store,

@@ -123,3 +123,28 @@ def test_a_large_poll_keeps_only_a_bounded_number_of_fetched_feeds_waiting(store
         report = asyncio.run(poller.poll(force=True))
     assert report.to_json()["ok"] == 600
     assert waiting[0] <= polling.ANALYSIS_BACKLOG + 2 * polling.FETCH_WINDOW
+
+
+def test_a_body_that_fails_to_parse_fails_alone_in_its_batch_of_parse_work():
+    from pipeline.parsing import FeedParseError
+
+    def analyse(body: bytes, url: str, content_type: str | None) -> Analysis:
+        if body == b"bad":
+            raise FeedParseError(url, "not a feed")
+        return Analysis(url, ())
+
+    async def parse_all() -> list[Any]:
+        parser = polling._Parser(executor, analyse, slots=1)  # one slot: the rest pile up
+        bodies = [b"good", b"bad", b"good", b"good"]
+        jobs = [parser.parse(body, f"http://a.test/{n}", None) for n, body in enumerate(bodies)]
+        return await asyncio.gather(*jobs, return_exceptions=True)
+
+    with ThreadPoolExecutor(1) as executor:
+        results = asyncio.run(parse_all())
+    assert [type(r).__name__ for r in results] == [
+        "Analysis",
+        "FeedParseError",
+        "Analysis",
+        "Analysis",
+    ]
+    assert results[3].title == "http://a.test/3"

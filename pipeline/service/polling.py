@@ -12,6 +12,7 @@ schedule the next poll             cadence    interval, backoff, Retry-After
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 import time
@@ -23,7 +24,7 @@ from datetime import datetime
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from pipeline.analysis import Analysis, analyse_in_worker
+from pipeline.analysis import Analysis, analyse_each, analyse_in_worker
 from pipeline.cadence import Cadence, next_poll
 from pipeline.errors import FeedError, FetchError, StorageError
 from pipeline.fetching import Fetched, FetchRequest, NotModified
@@ -53,6 +54,7 @@ class Poller:
     on_progress: Callable[[int, int], None] | None = None  # (feeds done, feeds claimed)
     rng: random.Random = field(default_factory=random.Random)
     analyse: Callable[[bytes, str, str | None], Analysis] = analyse_in_worker
+    analysis_slots: int = 4  # parse tasks in flight: two per worker keeps each one busy
     _claimed: int = 0
     _done: int = 0
 
@@ -101,9 +103,10 @@ class Poller:
         # One thread writes (one malloc arena, no lock waits); it is gone after the batch.
         pool = ThreadPoolExecutor(1, thread_name_prefix="followup-writer")
         writer, backlog = _Writer(self._save_drafts, pool), _Backlog(ANALYSIS_BACKLOG)
+        parser = _Parser(self.executor, self.analyse, self.analysis_slots)
 
         def fetched(request: FetchRequest, result: Any, started: float) -> None:
-            finish = self._finish(by_url[request.url], result, started, writer, backlog)
+            finish = self._finish(by_url[request.url], result, started, writer, backlog, parser)
             tasks.append(asyncio.create_task(finish))
 
         try:
@@ -120,12 +123,18 @@ class Poller:
         return outcomes
 
     async def _finish(
-        self, feed: FeedState, result: Any, started: float, writer: _Writer, backlog: _Backlog
+        self,
+        feed: FeedState,
+        result: Any,
+        started: float,
+        writer: _Writer,
+        backlog: _Backlog,
+        parser: _Parser,
     ) -> FeedOutcome:
         wall = self.clock()
         with backlog.holding():  # until saved: parsed items waiting for the writer count too
             try:
-                draft = await self._draft(feed, result, wall, started)
+                draft = await self._draft(feed, result, wall, started, parser)
             except FeedError as exc:
                 draft = _Draft(feed, started, "failed", self._failed(feed, exc, wall, started))
             except BaseException:
@@ -142,7 +151,9 @@ class Poller:
             return FeedOutcome(feed.url, "failed", error=record.error)
         return FeedOutcome(feed.url, draft.outcome, saved.new_items, len(saved.new_match_ids))
 
-    async def _draft(self, feed: FeedState, result: Any, wall: datetime, started: float) -> _Draft:
+    async def _draft(
+        self, feed: FeedState, result: Any, wall: datetime, started: float, parser: _Parser
+    ) -> _Draft:
         if isinstance(result, FetchError):
             raise result
         if isinstance(result, NotModified) or (isinstance(result, Fetched) and result.unchanged):
@@ -151,13 +162,8 @@ class Poller:
             )
         if not isinstance(result, Fetched):
             raise FetchError(feed.url, f"unexpected fetch result {type(result).__name__}")
-        loop = asyncio.get_running_loop()
-        analysis = await loop.run_in_executor(
-            self.executor,
-            self.analyse,
-            result.body,
-            result.final_url or feed.url,
-            result.content_type,
+        analysis = await parser.parse(
+            result.body, result.final_url or feed.url, result.content_type
         )
         # The body is parsed: drop it rather than keep it until the writer gets to this feed.
         return _Draft(feed, started, "ok", None, replace(result, body=b""), analysis, wall)
@@ -431,3 +437,63 @@ def _origin_of(url: str) -> str:
         return f"{parts.scheme}://{parts.netloc}".lower()
     except ValueError:  # the fetcher reports a bad URL; here it is just one more origin
         return url
+
+
+ANALYSIS_BATCH = 8  # bodies per parse task at most
+
+
+class _Parser:
+    """Hands fetched bodies to the parse workers, several per task when they pile up.
+
+    Each task costs the event loop's process pickling, a queue, two helper threads and a
+    wake-up; in a first poll, bodies arrive faster than the workers parse them, so sending
+    what has piled up as one task costs a fraction of that. When the workers keep up, a
+    body goes out alone and at once.
+    """
+
+    def __init__(
+        self, executor: Executor, analyse: Callable[[bytes, str, str | None], Analysis], slots: int
+    ) -> None:
+        self._executor, self._analyse, self._slots = executor, analyse, max(1, slots)
+        self._pending: list[tuple[tuple[bytes, str, str | None], asyncio.Future[Analysis]]] = []
+        self._running = 0
+
+    async def parse(self, body: bytes, url: str, content_type: str | None) -> Analysis:
+        future: asyncio.Future[Analysis] = asyncio.get_running_loop().create_future()
+        self._pending.append(((body, url, content_type), future))
+        self._dispatch()
+        return await future
+
+    def _dispatch(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._pending and self._running < self._slots:
+            batch = self._pending[:ANALYSIS_BATCH]
+            del self._pending[:ANALYSIS_BATCH]
+            self._running += 1
+            jobs = [job for job, _ in batch]
+            task = loop.run_in_executor(self._executor, analyse_each, self._analyse, jobs)
+            task.add_done_callback(functools.partial(self._done, batch))
+
+    def _done(
+        self,
+        batch: list[tuple[Any, asyncio.Future[Analysis]]],
+        task: asyncio.Future[list[Analysis | BaseException]],
+    ) -> None:
+        self._running -= 1
+        if task.cancelled():
+            results: list[Any] = [asyncio.CancelledError()] * len(batch)
+        elif task.exception() is not None:  # the task itself failed (a broken pool, say)
+            results = [task.exception()] * len(batch)
+        else:
+            results = task.result()
+        for (_, future), result in zip(batch, results, strict=True):
+            if future.done():
+                continue
+            if isinstance(result, asyncio.CancelledError):
+                future.cancel()
+            elif isinstance(result, BaseException):
+                future.set_exception(result)
+            else:
+                future.set_result(result)
+        if self._pending:
+            self._dispatch()
