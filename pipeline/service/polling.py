@@ -21,7 +21,7 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit
 
 from pipeline.analysis import Analysis, analyse_each, analyse_in_worker
@@ -282,7 +282,7 @@ class _Draft:
 
     feed: FeedState
     started: float
-    outcome: str  # "ok" | "not_modified" | "failed"
+    outcome: Literal["ok", "not_modified", "failed"]
     record: PollRecord | None  # None: an ok poll whose new items are not known yet
     fetched: Fetched | None = None
     analysis: Analysis | None = None

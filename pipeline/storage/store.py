@@ -16,9 +16,20 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
@@ -420,7 +431,7 @@ class Store:
             params = {f"v_{k}": v for k, v in values.items()}
             params["feed_id_"] = feed_id
             shapes.setdefault(tuple(sorted(values)), []).append(params)
-        table = s.Feed.__table__
+        table = cast(Table, s.Feed.__table__)
         for columns, rows in shapes.items():
             stmt = (
                 update(table)
