@@ -359,7 +359,7 @@ def _save_each_on_failure(
     return saved
 
 
-ANALYSIS_BACKLOG = 64  # fetched feeds not saved yet (bodies, parsed items), at most (about)
+ANALYSIS_BACKLOG = 128  # fetched feeds not saved yet (bodies, parsed items), at most (about)
 FETCH_WINDOW = 64  # feeds handed to the fetcher at once; two windows overlap
 
 
