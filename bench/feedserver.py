@@ -15,7 +15,8 @@ these control paths (on any port):
     /_bench/advance?fraction=F&seed=S
                                      a fraction F of the feeds (chosen by S) gets one new
                                      item (the oldest one drops out); answers the count
-    /_bench/stats                    {"200": n, "304": n, "404": n} since the last reset
+    /_bench/stats                    {"200": n, "304": n, "404": n, "connections": n}
+                                     since the last reset
 
 It exits on stdin EOF (its parent is gone), on SIGTERM, or after ``--max-seconds``.
 
@@ -75,7 +76,7 @@ class Feeds:
         self.cache = {key: body for key, body in self.cache.items() if key[1] == 0}
         for n in range(self.count):
             self.body(n)
-        self.stats = {"200": 0, "304": 0, "404": 0}
+        self.stats = {"200": 0, "304": 0, "404": 0, "connections": 0}
 
     def advance(self, fraction: float, seed: int) -> int:
         chosen = random.Random(seed).sample(range(self.count), round(self.count * fraction))
@@ -144,6 +145,7 @@ class Connection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
+        self.server.feeds.stats["connections"] += 1
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
