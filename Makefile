@@ -17,8 +17,11 @@ install: $(BIN)/followup
 run: install
 	$(BIN)/followup poll --once
 
+# The whole suite on SQLite (tests parametrized over both databases run on both), then
+# again with PostgreSQL as every config's database.
 test: install
 	$(BIN)/pytest -q
+	FOLLOWUP_TEST_BACKEND=postgresql $(BIN)/pytest -q -m "not browser and not slow"
 
 lint: install
 	$(BIN)/ruff check pipeline tests bench

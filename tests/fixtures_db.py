@@ -110,8 +110,20 @@ def _table(name: str, values: dict[str, Any], array: bool = False) -> str:
     return f"{header}\n{body}\n"
 
 
+BACKEND = os.environ.get("FOLLOWUP_TEST_BACKEND", "sqlite")
+
+
 @pytest.fixture
-def write_config(tmp_path: Path) -> Callable[..., Path]:
+def default_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The database of configs that name none: SQLite, or PostgreSQL for the whole suite's
+    second pass (``FOLLOWUP_TEST_BACKEND=postgresql``, as ``make test`` runs it)."""
+    if BACKEND == "postgresql":
+        return str(request.getfixturevalue("pg_url"))
+    return f"sqlite:///{tmp_path / 'followup.db'}"
+
+
+@pytest.fixture
+def write_config(tmp_path: Path, request: pytest.FixtureRequest) -> Callable[..., Path]:
     """Write a config file; returns its path. Keyword arguments name what to include."""
 
     def write(
@@ -126,7 +138,8 @@ def write_config(tmp_path: Path) -> Callable[..., Path]:
         extra: str = "",
         name: str = "followup.toml",
     ) -> Path:
-        parts = [_table("database", {"url": db_url or f"sqlite:///{tmp_path / 'followup.db'}"})]
+        url = db_url or str(request.getfixturevalue("default_db_url"))
+        parts = [_table("database", {"url": url})]
         parts.append(_table("polling", {"interval_seconds": 900, **(polling or {})}))
         for feed in feeds:
             parts.append(
