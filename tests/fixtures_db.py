@@ -45,7 +45,7 @@ def _require_pg(problem: str | None) -> None:
         return
     if os.environ.get("CI") == "true":
         pytest.fail(f"PostgreSQL is required under CI: {problem}")
-    pytest.skip(f"PostgreSQL not available: {problem}")
+    pytest.skip(f"PostgreSQL not available: {problem}")  # ok: local only; CI fails above
 
 
 @pytest.fixture
