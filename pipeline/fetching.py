@@ -4,7 +4,7 @@
     Fetcher.fetch_many(requests) -> async iterator of (request, result), as they complete
 
 Clients are reused across requests (connection pooling, HTTP/2 where a TLS server offers
-it): one ``httpx.AsyncClient`` per origin, sharing one SSL context (see ``Fetcher._client``).
+it): one httpx transport per origin, sharing one SSL context (see ``Fetcher._client``).
 What httpx does not do for us, we do here:
 
 - a whole-request deadline (``asyncio.timeout``): httpx's read timeout is per chunk, so a
@@ -28,12 +28,12 @@ import hashlib
 import ipaddress
 import socket
 import ssl
+import urllib.request
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from http.cookiejar import CookieJar, DefaultCookiePolicy
 from types import TracebackType
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
@@ -114,7 +114,7 @@ class Fetcher:
         """``resolver(host, port)`` gives the addresses the SSRF check sees and pins (default: DNS)."""
         self.limits = limits or FetchLimits()
         self._resolver = resolver or _dns
-        self._clients: dict[tuple[str, str, int], httpx.AsyncClient] = {}
+        self._clients: dict[tuple[str, str, int], _Client] = {}
         self._ssl: ssl.SSLContext | None = None
         self._global = asyncio.Semaphore(self.limits.max_concurrency)
         self._origins: dict[tuple[str, str, int], asyncio.Semaphore] = {}
@@ -216,13 +216,10 @@ class Fetcher:
             raise FetchError(request.url, f"{type(exc).__name__}: {_first_line(exc)}") from None
 
     async def _exchange(
-        self, request: FetchRequest, target: _Target, client: httpx.AsyncClient
+        self, request: FetchRequest, target: _Target, client: _Client
     ) -> _Response | _Redirect:
         headers = _conditional(request) | target.headers
-        outgoing = client.build_request(
-            "GET", target.url, headers=headers, extensions=target.extensions
-        )
-        response = await client.send(outgoing, stream=True)
+        response = await client.send(target.url, headers, target.extensions)
         try:
             status = response.status_code
             if status in REDIRECTS or status == 304 or status >= 400:
@@ -238,7 +235,7 @@ class Fetcher:
         finally:
             await response.aclose()
 
-    def _client(self, origin: tuple[str, str, int]) -> httpx.AsyncClient:
+    def _client(self, origin: tuple[str, str, int]) -> _Client:
         """One small connection pool per origin.
 
         httpcore's pool does work quadratic in its own size on every request; one pool of at
@@ -247,7 +244,7 @@ class Fetcher:
         client = self._clients.get(origin)
         if client is None:
             assert self._ssl is not None, "use Fetcher as an async context manager"
-            client = self._clients[origin] = _make_client(self.limits, self._ssl)
+            client = self._clients[origin] = _Client(self.limits, self._ssl, origin)
         return client
 
     async def _resolve(self, url: str, host: str, port: int) -> list[IPAddress]:
@@ -322,29 +319,62 @@ class _Response:
     http_version: str = "HTTP/1.1"
 
 
-def _make_client(limits: FetchLimits, context: ssl.SSLContext) -> httpx.AsyncClient:
-    timeout = httpx.Timeout(
-        connect=limits.connect_timeout,
-        read=limits.read_timeout,
-        write=limits.read_timeout,
-        pool=limits.total_timeout,
-    )
-    # The semaphores bound concurrency; the pool only keeps this origin's connections alive.
-    pool = httpx.Limits(max_connections=None, max_keepalive_connections=limits.per_origin)
-    return httpx.AsyncClient(
-        http2=limits.http2,
-        verify=context,
-        timeout=timeout,
-        limits=pool,
-        follow_redirects=False,  # followed by hand: scheme and SSRF checks on every hop
-        trust_env=limits.trust_env,
-        cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),  # no cross-feed state
-        headers={
+class _Client:
+    """One origin's connection pool: httpx's transport, without ``httpx.AsyncClient`` around it.
+
+    The client adds nothing we use (redirects are followed by hand, cookies are refused, there
+    is no auth) but costs CPU on every request (merging defaults, a cookie jar consulted both
+    ways, a wrapped stream), in the process that also runs the event loop.
+    """
+
+    def __init__(
+        self, limits: FetchLimits, context: ssl.SSLContext, origin: tuple[str, str, int]
+    ) -> None:
+        # The semaphores bound concurrency; the pool only keeps this origin's connections alive.
+        pool = httpx.Limits(max_connections=None, max_keepalive_connections=limits.per_origin)
+        self.transport = httpx.AsyncHTTPTransport(
+            verify=context,
+            http2=limits.http2,
+            limits=pool,
+            proxy=_environment_proxy(origin) if limits.trust_env else None,
+        )
+        self.timeout = httpx.Timeout(
+            connect=limits.connect_timeout,
+            read=limits.read_timeout,
+            write=limits.read_timeout,
+            pool=limits.total_timeout,
+        ).as_dict()
+        self.headers = {
             "User-Agent": limits.user_agent,
             "Accept": ACCEPT,
             "Accept-Encoding": "gzip, deflate",  # what _Decoder can bound
-        },
-    )
+        }
+
+    async def send(
+        self, url: str, headers: dict[str, str], extensions: dict[str, str]
+    ) -> httpx.Response:
+        """GET ``url``; the body is left to stream (``aiter_raw``, then ``aclose``)."""
+        request = httpx.Request(
+            "GET",
+            url,
+            headers=self.headers | headers,
+            extensions={"timeout": self.timeout, **extensions},
+        )
+        response = await self.transport.handle_async_request(request)
+        response.request = request
+        return response
+
+    async def aclose(self) -> None:
+        await self.transport.aclose()
+
+
+def _environment_proxy(origin: tuple[str, str, int]) -> str | None:
+    """The proxy the environment names for this origin (``trust_env``), as httpx would use."""
+    scheme, host, _port = origin
+    proxy = urllib.request.getproxies().get(scheme)
+    if not proxy or urllib.request.proxy_bypass(host):
+        return None
+    return proxy
 
 
 def _origin(request: FetchRequest, url: str) -> tuple[str, str, int]:
