@@ -11,6 +11,7 @@ which doubled each worker's memory (65 MB against 29 MB resident).
 from __future__ import annotations
 
 import hashlib
+import os
 import signal
 import threading
 from collections.abc import Callable, Sequence
@@ -76,6 +77,7 @@ def apply_threshold(result: MatchResult, threshold: float | None) -> MatchResult
 
 
 _worker_matchers: SeedMatchers | None = None
+WORKER_NICENESS = 10  # added to the workers' nice value: the parent comes first
 
 
 def init_worker(seeds: tuple[SeedSource, ...]) -> None:
@@ -84,6 +86,10 @@ def init_worker(seeds: tuple[SeedSource, ...]) -> None:
         # A worker process: Ctrl-C reaches the whole process group, but only the parent
         # decides when to stop (it lets running work finish, then shuts the pool down).
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        # Parsing is the work that can wait: on two cores the parent's event loop and
+        # writer thread are the poll's serial path, and a worker holding their core slows
+        # the whole poll (first poll of 1,000 feeds: 4.9 s -> 4.6 s).
+        os.nice(WORKER_NICENESS)
     _worker_matchers = SeedMatchers(seeds)
 
 
