@@ -110,6 +110,15 @@ def test_requests_carry_a_clear_user_agent(feed_server: FeedServer) -> None:
     assert feed_server.requests[-1].headers["User-Agent"] == "followup-test/1"
 
 
+def test_a_feed_setting_a_cookie_never_gets_it_back(feed_server: FeedServer) -> None:
+    cookie = [("Set-Cookie", "session=abc; Path=/")]
+    target = feed_server.add("/f.xml", BODY, headers=cookie)
+    start = feed_server.add("/old.xml", b"", status=302, headers=[("Location", target), *cookie])
+    fetch_all([FetchRequest(start), FetchRequest(target), FetchRequest(start)], per_origin=1)
+    assert len(feed_server.requests) == 5  # three requests, two of them redirected
+    assert all("Cookie" not in logged.headers for logged in feed_server.requests)
+
+
 @pytest.mark.parametrize(
     "encoding, encode",
     [
