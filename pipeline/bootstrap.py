@@ -6,7 +6,6 @@ the notifiers. Nothing here runs at import time.
 
 from __future__ import annotations
 
-import hashlib
 import multiprocessing
 import os
 import socket
@@ -20,7 +19,7 @@ from typing import Any
 import httpx
 
 from pipeline import __version__
-from pipeline.analysis import SeedMatchers, SeedSource, analyse, init_worker
+from pipeline.analysis import SeedSource, init_worker
 from pipeline.cadence import Cadence
 from pipeline.config import EmailSettings, Settings, WebhookSettings, resolve_secrets
 from pipeline.fetching import Fetcher, FetchLimits
@@ -224,21 +223,6 @@ def build(
     return Runtime(service=service, executor=executor, clients=clients)
 
 
-def seed_matchers(settings: Settings) -> SeedMatchers:
-    """Matchers for offline use (`classify`, `evaluate`): no database, no network."""
-    return SeedMatchers(seed_sources(settings))
-
-
-def profile_hash(settings: Settings) -> dict[str, str]:
-    return {
-        seed.id: hashlib.sha256((seed.profile_text or seed.article_text).encode()).hexdigest()
-        for seed in settings.seeds
-    }
-
-
 def _seed_title(article: str, fallback: str) -> str:
     first = next((line.strip() for line in article.splitlines() if line.strip()), "")
     return first[:120] + ("…" if len(first) > 120 else "") if first else fallback
-
-
-__all__ = ["Runtime", "analyse", "build", "open_store", "seed_matchers", "utcnow"]

@@ -441,10 +441,14 @@ class Store:
             conn.execute(stmt, rows)
 
     def release_feed(self, feed_id: int) -> None:
-        with self._write("releasing a feed") as conn:
+        self._release(s.Feed, feed_id, "releasing a feed")
+
+    def _release(self, model: Any, row_id: object, doing: str) -> None:
+        """Give back this replica's lease on one row, so any replica may take it at once."""
+        with self._write(doing) as conn:
             conn.execute(
-                update(s.Feed)
-                .where(s.Feed.id == feed_id, s.Feed.lease_owner == self.owner)
+                update(model)
+                .where(model.id == row_id, model.lease_owner == self.owner)
                 .values(lease_until=None, lease_owner=None)
             )
 
@@ -602,12 +606,7 @@ class Store:
             return {row.name: row.first_seen_at for row in rows}
 
     def release_batch(self, batch_id: str) -> None:
-        with self._write("releasing a delivery") as conn:
-            conn.execute(
-                update(s.Batch)
-                .where(s.Batch.id == batch_id, s.Batch.lease_owner == self.owner)
-                .values(lease_until=None, lease_owner=None)
-            )
+        self._release(s.Batch, batch_id, "releasing a delivery")
 
     def undelivered(
         self, channel: str, since: datetime, min_score: float | None = None
