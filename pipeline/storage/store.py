@@ -30,7 +30,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from pipeline import types
@@ -143,8 +142,7 @@ class Store:
                 yield conn
 
     def _insert(self, conn: Connection, table: Any) -> Any:
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        return dialect.insert(table)
+        return _dialect_insert(conn.dialect.name)(table)
 
     def _skip_locked(self, conn: Connection, query: Any) -> Any:
         if conn.dialect.name == "postgresql":
@@ -882,10 +880,20 @@ def _feed_values(record: PollRecord) -> dict[str, Any]:
 
 
 @functools.cache
+def _dialect_insert(dialect_name: str) -> Any:
+    """The dialect's INSERT (with ON CONFLICT); its module is imported when first used, as
+    PostgreSQL's costs a SQLite user's start-up 40 ms."""
+    if dialect_name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
+@functools.cache
 def _item_upsert(dialect_name: str) -> Any:
     """Built once per dialect: building it costs more than running it for a small feed."""
-    dialect = postgresql if dialect_name == "postgresql" else sqlite
-    stmt = dialect.insert(s.Item)
+    stmt = _dialect_insert(dialect_name)(s.Item)
     changing = ("title", "summary", "content", "url", "published", "lang", "content_hash", "source")
     return stmt.on_conflict_do_update(
         index_elements=["feed_id", "guid"],
