@@ -9,28 +9,31 @@ from __future__ import annotations
 import multiprocessing
 import os
 import socket
-from collections.abc import AsyncIterator, Mapping
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+import threading
+from collections.abc import AsyncIterator, Callable, Mapping
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from pipeline import __version__
-from pipeline.analysis import SeedSource, init_worker
 from pipeline.cadence import Cadence
 from pipeline.config import EmailSettings, Settings, WebhookSettings, resolve_secrets
-from pipeline.fetching import Fetcher, FetchLimits
-from pipeline.notify.email import EmailNotifier, EmailTarget
-from pipeline.notify.webhook import WebhookNotifier
 from pipeline.service import Service
 from pipeline.service.delivery import Channel, Dispatcher
 from pipeline.service.polling import Poller
 from pipeline.storage.engine import make_engine
 from pipeline.storage.migrate import upgrade
 from pipeline.storage.store import Store
+
+if TYPE_CHECKING:
+    # httpx, the fetcher, the notifiers and the analysis code cost a command ~0.3 s to
+    # import: each is imported when the command first needs it, not at start-up.
+    import httpx
+
+    from pipeline.analysis import SeedSource
+    from pipeline.fetching import Fetcher, FetchLimits
 
 USER_AGENT = f"followup/{__version__} (news follow-up monitor)"
 
@@ -44,6 +47,8 @@ def replica_name() -> str:
 
 
 def seed_sources(settings: Settings) -> tuple[SeedSource, ...]:
+    from pipeline.analysis import SeedSource
+
     return tuple(
         SeedSource(
             id=seed.id,
@@ -64,6 +69,8 @@ def open_store(settings: Settings, *, migrate: bool = True) -> Store:
 
 
 def fetch_limits(settings: Settings) -> FetchLimits:
+    from pipeline.fetching import FetchLimits
+
     polling = settings.polling
     return FetchLimits(
         max_concurrency=polling.concurrency,
@@ -77,9 +84,42 @@ def fetch_limits(settings: Settings) -> FetchLimits:
     )
 
 
-def make_executor(
-    settings: Settings, seeds: tuple[SeedSource, ...], *, in_process: bool
+class LazyExecutor(Executor):
+    """Makes its executor at the first task: a poll with no body to parse starts no worker."""
+
+    def __init__(self, make: Callable[[], Executor]) -> None:
+        self._make = make
+        self._executor: Executor | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("cannot schedule new futures after shutdown")
+            if self._executor is None:
+                self._executor = self._make()
+            executor = self._executor
+        return executor.submit(fn, *args, **kwargs)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        with self._lock:
+            self._closed = True
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+
+def make_executor(settings: Settings, *, in_process: bool) -> Executor:
+    """The parse workers, started when the first body is to be parsed."""
+    return LazyExecutor(lambda: _start_executor(settings, seed_sources(settings), in_process))
+
+
+def _start_executor(
+    settings: Settings, seeds: tuple[SeedSource, ...], in_process: bool
 ) -> Executor:
+    from pipeline.analysis import init_worker
+
     if in_process:
         # One thread, so tests and tiny installs skip process start-up.
         return ThreadPoolExecutor(1, initializer=init_worker, initargs=(seeds,))
@@ -127,6 +167,8 @@ def _notifier(
     target: EmailSettings | WebhookSettings, secrets: Mapping[str, str], environ: Mapping[str, str]
 ) -> Any:
     if isinstance(target, EmailSettings):
+        from pipeline.notify.email import EmailNotifier, EmailTarget
+
         return EmailNotifier(
             target.channel,
             EmailTarget(
@@ -139,6 +181,10 @@ def _notifier(
                 password=environ.get(target.password_env) if target.password_env else None,
             ),
         )
+    import httpx
+
+    from pipeline.notify.webhook import WebhookNotifier
+
     client = httpx.AsyncClient(
         timeout=httpx.Timeout(15.0, connect=10.0),
         follow_redirects=False,
@@ -179,13 +225,13 @@ def build(
     """A service for ``settings``. ``sending`` resolves secrets (a missing one: ConfigError)."""
     chans = channels(settings, environ, sending=sending)
     store = open_store(settings)
-    seeds = seed_sources(settings)
-    executor = make_executor(settings, seeds, in_process=in_process) if polling else None
-    limits = fetch_limits(settings)
+    executor = make_executor(settings, in_process=in_process) if polling else None
 
     @asynccontextmanager
     async def open_fetcher() -> AsyncIterator[Fetcher]:
-        async with Fetcher(limits) as fetcher:
+        from pipeline.fetching import Fetcher
+
+        async with Fetcher(fetch_limits(settings)) as fetcher:
             yield fetcher
 
     poller = Poller(
@@ -219,7 +265,7 @@ def build(
     service = Service(
         settings=settings, store=store, poller=poller, dispatcher=dispatcher, clock=utcnow
     )
-    clients = [c.notifier.client for c in chans if isinstance(c.notifier, WebhookNotifier)]
+    clients = [c.notifier.client for c in chans if c.notifier and c.format != "email"]
     return Runtime(service=service, executor=executor, clients=clients)
 
 

@@ -19,20 +19,16 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from pipeline.cadence import crontab_trigger, latest_fire_time
-from pipeline.digest import (
-    DigestContext,
-    WebhookFormat,
-    render_alert,
-    render_digest,
-    render_webhook_body,
-)
 from pipeline.errors import DeliveryError
 from pipeline.notify.base import Notifier
 from pipeline.storage.store import BatchRecord, Store
 from pipeline.types import ChannelOutcome, Delivery, DigestMessage, Match, MatchFilter
+
+if TYPE_CHECKING:  # rendering (jinja2) is imported when a digest is made, not at start-up
+    from pipeline.digest import DigestContext, WebhookFormat
 
 log = logging.getLogger("followup.deliver")
 MAX_RETRY_SECONDS = 6 * 3600
@@ -82,6 +78,8 @@ class Dispatcher:
                 ):
                     seen[match.id] = match
             matches = sorted(seen.values(), key=lambda m: (m.matched_at, m.id))
+        from pipeline.digest import render_digest
+
         return render_digest(matches, self._context(matches, now)).html
 
     def _context(self, matches: Sequence[Match], now: datetime) -> DigestContext:
@@ -94,6 +92,8 @@ class Dispatcher:
             for f in self.store.feed_health(now)
             if f.failing_since and now - f.failing_since >= FAILING_FOOTER_AFTER and not f.retired
         ]
+        from pipeline.digest import DigestContext
+
         return DigestContext(
             period_end=now,
             generated_at=now,
@@ -108,6 +108,8 @@ class Dispatcher:
     def _payload(
         self, channel: Channel, matches: Sequence[Match], batch_id: str, kind: str
     ) -> dict[str, Any]:
+        from pipeline.digest import render_alert, render_digest, render_webhook_body
+
         ctx = self._context(matches, self.clock())
         message = (
             render_alert(matches[0], ctx)
@@ -121,7 +123,7 @@ class Dispatcher:
         }
         if channel.format != "email":
             event: Literal["digest", "alert"] = "alert" if kind == "alert" else "digest"
-            fmt = cast(WebhookFormat, channel.format)
+            fmt = cast("WebhookFormat", channel.format)
             body = render_webhook_body(matches, ctx, fmt, batch_id, event=event)
             payload.update(body=body.decode("utf-8"), content_type="application/json")
         return payload

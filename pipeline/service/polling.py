@@ -18,18 +18,22 @@ import random
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
-from contextlib import AbstractAsyncContextManager, contextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 from urllib.parse import urlsplit
 
-from pipeline.analysis import Analysis, analyse_each, analyse_in_worker
 from pipeline.cadence import Cadence, next_poll
 from pipeline.errors import FeedError, FetchError, StorageError
-from pipeline.fetching import Fetched, FetchRequest, NotModified
 from pipeline.storage.store import FeedState, NewMatch, PollRecord, SavedPoll, Store, StoredItem
 from pipeline.types import FeedOutcome, PollReport
+
+if TYPE_CHECKING:
+    # Imported when a poll has feeds to fetch (httpx) or bodies to parse (feedparser and the
+    # matcher): a poll with nothing to do, a command's start-up, pays for neither.
+    from pipeline.analysis import Analysis
+    from pipeline.fetching import Fetched, FetchRequest
 
 log = logging.getLogger("followup.poll")
 GONE = 410  # the feed is gone for good: retire it instead of backing off
@@ -53,7 +57,7 @@ class Poller:
     on_new_matches: Callable[[tuple[int, ...]], None] | None = None
     on_progress: Callable[[int, int], None] | None = None  # (feeds done, feeds claimed)
     rng: random.Random = field(default_factory=random.Random)
-    analyse: Callable[[bytes, str, str | None], Analysis] = analyse_in_worker
+    analyse: Callable[[bytes, str, str | None], Analysis] | None = None  # analyse_in_worker
     analysis_slots: int = 4  # parse tasks in flight: two per worker keeps each one busy
     _claimed: int = 0
     _done: int = 0
@@ -71,7 +75,8 @@ class Poller:
         """
         outcomes: list[FeedOutcome] = []
         self._claimed = self._done = 0
-        async with self.open_fetcher() as fetcher:
+        fetcher: FetcherLike | None = None
+        async with AsyncExitStack() as stack:
             for _ in range(max_batches):
                 if stopping():
                     break
@@ -81,6 +86,8 @@ class Poller:
                 )
                 if not feeds:
                     break
+                if fetcher is None:  # opened for the first feed: TLS set-up costs ~40 ms
+                    fetcher = await stack.enter_async_context(self.open_fetcher())
                 self._claimed += len(feeds)
                 outcomes += await self._poll_batch(fetcher, feeds)
                 if force or len(feeds) < limit:
@@ -88,6 +95,9 @@ class Poller:
         return PollReport(tuple(outcomes))
 
     async def _poll_batch(self, fetcher: FetcherLike, feeds: list[FeedState]) -> list[FeedOutcome]:
+        from pipeline.analysis import analyse_in_worker
+        from pipeline.fetching import FetchRequest
+
         by_url = {feed.url: feed for feed in feeds}
         requests = [
             FetchRequest(
@@ -103,7 +113,7 @@ class Poller:
         # One thread writes (one malloc arena, no lock waits); it is gone after the batch.
         pool = ThreadPoolExecutor(1, thread_name_prefix="followup-writer")
         writer, backlog = _Writer(self._save_drafts, pool), _Backlog(ANALYSIS_BACKLOG)
-        parser = _Parser(self.executor, self.analyse, self.analysis_slots)
+        parser = _Parser(self.executor, self.analyse or analyse_in_worker, self.analysis_slots)
 
         def fetched(request: FetchRequest, result: Any, started: float) -> None:
             finish = self._finish(by_url[request.url], result, started, writer, backlog, parser)
@@ -154,6 +164,8 @@ class Poller:
     async def _draft(
         self, feed: FeedState, result: Any, wall: datetime, started: float, parser: _Parser
     ) -> _Draft:
+        from pipeline.fetching import Fetched, NotModified
+
         if isinstance(result, FetchError):
             raise result
         if isinstance(result, NotModified) or (isinstance(result, Fetched) and result.unchanged):
@@ -454,7 +466,10 @@ class _Parser:
     def __init__(
         self, executor: Executor, analyse: Callable[[bytes, str, str | None], Analysis], slots: int
     ) -> None:
+        from pipeline.analysis import analyse_each
+
         self._executor, self._analyse, self._slots = executor, analyse, max(1, slots)
+        self._each = analyse_each
         self._pending: list[tuple[tuple[bytes, str, str | None], asyncio.Future[Analysis]]] = []
         self._running = 0
 
@@ -471,7 +486,7 @@ class _Parser:
             del self._pending[:ANALYSIS_BATCH]
             self._running += 1
             jobs = [job for job, _ in batch]
-            task = loop.run_in_executor(self._executor, analyse_each, self._analyse, jobs)
+            task = loop.run_in_executor(self._executor, self._each, self._analyse, jobs)
             task.add_done_callback(functools.partial(self._done, batch))
 
     def _done(
