@@ -22,29 +22,52 @@ def cli() -> None:
     """followup: track the follow-up coverage of a news story across feeds and languages."""
 
 
-def _register() -> None:
-    from pipeline.cli import delivery, labels, matching, poll, review, sources
+# Which module holds each command: a command imports its own module only (the others cost
+# start-up time: the matcher, the web app), and `--help` or an unknown name imports them all.
+COMMANDS = {
+    "poll": "poll",
+    "run": "poll",
+    "db": "poll",
+    "matches": "review",
+    "label": "review",
+    "serve": "review",
+    "digest": "delivery",
+    "deliveries": "delivery",
+    "feeds": "sources",
+    "classify": "matching",
+    "evaluate": "matching",
+    "seed": "matching",
+    "tune": "labels",
+}
 
-    for command in (
-        poll.poll,
-        poll.run,
-        poll.db,
-        review.matches,
-        review.label,
-        review.serve,
-        delivery.digest,
-        delivery.deliveries,
-        sources.feeds,
-        matching.classify,
-        matching.evaluate,
-        matching.seed,
-    ):
-        cli.add_command(command)
-    cli.add_command(labels.tune)
+
+def _register(names: list[str] | None = None) -> None:
+    """Add the commands ``names`` (every command when None) to the group."""
+    import importlib
+
+    for name in COMMANDS if names is None else names:
+        module = importlib.import_module(f"pipeline.cli.{COMMANDS[name]}")
+        cli.add_command(getattr(module, name))
+
+
+def _command_named(argv: list[str]) -> str | None:
+    """The subcommand in ``argv`` when it is a known one and no help is asked for."""
+    args = iter(argv)
+    for arg in args:
+        if arg == "--config":
+            next(args, None)
+        elif arg.startswith("--config="):
+            continue
+        elif arg.startswith("-"):
+            return None  # --help, --version, or a mistake: the group needs every command
+        else:
+            return arg if arg in COMMANDS else None
+    return None
 
 
 def main(argv: list[str] | None = None) -> None:
-    _register()
+    name = _command_named(sys.argv[1:] if argv is None else argv)
+    _register([name] if name else None)
     try:
         cli.main(args=argv, prog_name="followup", standalone_mode=False)
     except click.exceptions.Abort:
