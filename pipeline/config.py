@@ -44,9 +44,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("polling.max_backoff_seconds", 86400, "longest wait after repeated errors"),
     Setting("polling.concurrency", 64, "feeds fetched at once"),
     Setting("polling.per_origin", 4, "feeds fetched at once from one scheme://host:port"),
-    Setting("polling.connect_timeout", 10.0, "seconds to connect"),
-    Setting("polling.read_timeout", 20.0, "seconds between two reads"),
-    Setting("polling.total_timeout", 60.0, "seconds for a whole fetch"),
+    # A whole fetch is bounded as Miniflux (20 s) and FreshRSS (15 s) bound theirs: a feed
+    # that trickles a byte a second holds a poll no longer than that.
+    Setting("polling.connect_timeout", 5.0, "seconds to connect"),
+    Setting("polling.read_timeout", 10.0, "seconds between two reads"),
+    Setting("polling.total_timeout", 15.0, "seconds for a whole fetch"),
     Setting("polling.max_bytes", 10_485_760, "largest feed body, before and after decompression"),
     Setting("polling.workers", 0, "parsing processes (0: one per core)"),
     Setting("polling.batch_size", 200, "feeds one replica claims per tick"),
@@ -111,9 +113,9 @@ class PollingSettings:
     max_backoff_seconds: int = 86400
     concurrency: int = 64
     per_origin: int = 4
-    connect_timeout: float = 10.0
-    read_timeout: float = 20.0
-    total_timeout: float = 60.0
+    connect_timeout: float = 5.0
+    read_timeout: float = 10.0
+    total_timeout: float = 15.0
     max_bytes: int = 10_485_760
     workers: int = 0
     batch_size: int = 200

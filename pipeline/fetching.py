@@ -57,9 +57,9 @@ ACCEPT = (
 class FetchLimits:
     max_concurrency: int = 32
     per_origin: int = 4
-    connect_timeout: float = 10.0
-    read_timeout: float = 20.0
-    total_timeout: float = 60.0  # whole request, redirects and body included
+    connect_timeout: float = 5.0
+    read_timeout: float = 10.0
+    total_timeout: float = 15.0  # whole request, redirects and body included
     max_bytes: int = 10 * MiB  # on the wire and after decompression
     max_redirects: int = 5
     user_agent: str = "followup/0.1 (+https://github.com/followup)"
