@@ -11,7 +11,10 @@ $(BIN)/followup: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@touch $@
 
+# Byte-compiled up front: where PYTHONDONTWRITEBYTECODE is set, an editable install's
+# modules would otherwise be compiled again by every command (~80 ms of its start-up).
 install: $(BIN)/followup
+	@$(BIN)/python -m compileall -q -j0 pipeline
 
 # The main job on SQLite with the shipped config: poll every feed once.
 run: install

@@ -265,8 +265,16 @@ def build(
     service = Service(
         settings=settings, store=store, poller=poller, dispatcher=dispatcher, clock=utcnow
     )
-    clients = [c.notifier.client for c in chans if c.notifier and c.format != "email"]
-    return Runtime(service=service, executor=executor, clients=clients)
+    return Runtime(service=service, executor=executor, clients=_webhook_clients(chans))
+
+
+def _webhook_clients(chans: list[Channel]) -> list[httpx.AsyncClient]:
+    """The webhook notifiers' HTTP clients, closed with the runtime."""
+    if all(c.format == "email" for c in chans):
+        return []  # and the webhook code is never imported
+    from pipeline.notify.webhook import WebhookNotifier
+
+    return [c.notifier.client for c in chans if isinstance(c.notifier, WebhookNotifier)]
 
 
 def _seed_title(article: str, fallback: str) -> str:

@@ -16,12 +16,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
     Connection,
     Engine,
-    Table,
     and_,
     bindparam,
     delete,
@@ -429,7 +428,7 @@ class Store:
             params = {f"v_{k}": v for k, v in values.items()}
             params["feed_id_"] = feed_id
             shapes.setdefault(tuple(sorted(values)), []).append(params)
-        table = cast(Table, s.Feed.__table__)
+        table = s.Feed.__table__
         for columns, rows in shapes.items():
             stmt = (
                 update(table)
@@ -467,7 +466,7 @@ class Store:
         self, now: datetime, *, include_inactive: bool = False
     ) -> list[types.FeedHealth]:
         with self._read("reading feed health") as conn:
-            per_day = dict(
+            per_day: dict[int, int] = dict(
                 conn.execute(
                     select(s.Item.feed_id, func.count())
                     .where(s.Item.fetched_at >= now - timedelta(days=7))
@@ -718,7 +717,7 @@ class Store:
             query = query.where(s.Batch.status == status)
         with self._read("listing deliveries") as conn:
             rows = conn.execute(query).all()
-            counts = dict(
+            counts: dict[str, int] = dict(
                 conn.execute(
                     select(s.Delivery.batch_id, func.count())
                     .group_by(s.Delivery.batch_id)
@@ -884,10 +883,12 @@ def _dialect_insert(dialect_name: str) -> Any:
     """The dialect's INSERT (with ON CONFLICT); its module is imported when first used, as
     PostgreSQL's costs a SQLite user's start-up 40 ms."""
     if dialect_name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite.insert
 
 
 @functools.cache
