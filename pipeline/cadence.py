@@ -13,9 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from apscheduler.triggers.cron import CronTrigger
+if TYPE_CHECKING:  # APScheduler is imported when a trigger is made, not by every command
+    from apscheduler.triggers.cron import CronTrigger
 
 _DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 _DAY_ALIASES = {name: index for index, name in enumerate(_DAY_NAMES)}
@@ -67,6 +69,8 @@ def _adapt(cadence: Cadence, interval: int, changed: bool) -> int:
 
 def crontab_trigger(expression: str, timezone: str) -> CronTrigger:
     """An APScheduler trigger with crontab's own meaning (day of week 0 and 7 = Sunday)."""
+    from apscheduler.triggers.cron import CronTrigger
+
     minute, hour, day, month, day_of_week = expression.split()
     return CronTrigger(
         minute=minute,

@@ -43,7 +43,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("polling.max_interval_seconds", 21600, "upper bound of the adaptive interval"),
     Setting("polling.max_backoff_seconds", 86400, "longest wait after repeated errors"),
     Setting("polling.concurrency", 64, "feeds fetched at once"),
-    Setting("polling.per_origin", 4, "feeds fetched at once from one scheme://host:port"),
+    Setting("polling.per_origin", 6, "feeds fetched at once from one scheme://host:port"),
     # A whole fetch is bounded as Miniflux (20 s) and FreshRSS (15 s) bound theirs: a feed
     # that trickles a byte a second holds a poll no longer than that.
     Setting("polling.connect_timeout", 5.0, "seconds to connect"),
@@ -112,7 +112,7 @@ class PollingSettings:
     max_interval_seconds: int = 21600
     max_backoff_seconds: int = 86400
     concurrency: int = 64
-    per_origin: int = 4
+    per_origin: int = 6  # as browsers open to one host over HTTP/1.1
     connect_timeout: float = 5.0
     read_timeout: float = 10.0
     total_timeout: float = 15.0

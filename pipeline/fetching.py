@@ -47,6 +47,7 @@ MiB = 1024 * 1024
 MAX_RETRY_AFTER = 30 * 24 * 3600.0  # a server asking for more than a month is not serious
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 PERMANENT = frozenset({301, 308})
+_PLAIN_HTTP_CONTEXT = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # no CA: trusts nothing
 ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, application/rdf+xml, "
     "application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.5"
@@ -56,7 +57,7 @@ ACCEPT = (
 @dataclass(frozen=True)
 class FetchLimits:
     max_concurrency: int = 32
-    per_origin: int = 4
+    per_origin: int = 6  # as browsers open to one host over HTTP/1.1
     connect_timeout: float = 5.0
     read_timeout: float = 10.0
     total_timeout: float = 15.0  # whole request, redirects and body included
@@ -121,10 +122,19 @@ class Fetcher:
         self._allowed = tuple(ipaddress.ip_network(net) for net in self.limits.allowed_networks)
 
     async def __aenter__(self) -> Fetcher:
-        self._ssl = httpx.create_ssl_context()  # built once: loading CA certificates is slow
-        if self.limits.ca_file:
-            self._ssl.load_verify_locations(self.limits.ca_file)
         return self
+
+    def _tls_context(self, scheme: str) -> ssl.SSLContext:
+        """The verifying context, built at the first https origin (loading the CA certificates
+        costs ~40 ms); plain-http origins get one that holds no CA and never does TLS itself
+        (through a TLS proxy it fails closed: it trusts nothing)."""
+        if scheme != "https":
+            return _PLAIN_HTTP_CONTEXT
+        if self._ssl is None:
+            self._ssl = httpx.create_ssl_context()
+            if self.limits.ca_file:
+                self._ssl.load_verify_locations(self.limits.ca_file)
+        return self._ssl
 
     async def __aexit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -243,8 +253,8 @@ class Fetcher:
         """
         client = self._clients.get(origin)
         if client is None:
-            assert self._ssl is not None, "use Fetcher as an async context manager"
-            client = self._clients[origin] = _Client(self.limits, self._ssl, origin)
+            context = self._tls_context(origin[0])
+            client = self._clients[origin] = _Client(self.limits, context, origin)
         return client
 
     async def _resolve(self, url: str, host: str, port: int) -> list[IPAddress]:

@@ -95,7 +95,6 @@ class Poller:
         return PollReport(tuple(outcomes))
 
     async def _poll_batch(self, fetcher: FetcherLike, feeds: list[FeedState]) -> list[FeedOutcome]:
-        from pipeline.analysis import analyse_in_worker
         from pipeline.fetching import FetchRequest
 
         by_url = {feed.url: feed for feed in feeds}
@@ -113,7 +112,7 @@ class Poller:
         # One thread writes (one malloc arena, no lock waits); it is gone after the batch.
         pool = ThreadPoolExecutor(1, thread_name_prefix="followup-writer")
         writer, backlog = _Writer(self._save_drafts, pool), _Backlog(ANALYSIS_BACKLOG)
-        parser = _Parser(self.executor, self.analyse or analyse_in_worker, self.analysis_slots)
+        parser = _Parser(self.executor, self.analyse, self.analysis_slots)
 
         def fetched(request: FetchRequest, result: Any, started: float) -> None:
             finish = self._finish(by_url[request.url], result, started, writer, backlog, parser)
@@ -464,12 +463,12 @@ class _Parser:
     """
 
     def __init__(
-        self, executor: Executor, analyse: Callable[[bytes, str, str | None], Analysis], slots: int
+        self,
+        executor: Executor,
+        analyse: Callable[[bytes, str, str | None], Analysis] | None,
+        slots: int,
     ) -> None:
-        from pipeline.analysis import analyse_each
-
         self._executor, self._analyse, self._slots = executor, analyse, max(1, slots)
-        self._each = analyse_each
         self._pending: list[tuple[tuple[bytes, str, str | None], asyncio.Future[Analysis]]] = []
         self._running = 0
 
@@ -480,13 +479,18 @@ class _Parser:
         return await future
 
     def _dispatch(self) -> None:
+        # The matcher and feedparser are imported at the first body: a poll where nothing
+        # changed never needs them.
+        from pipeline.analysis import analyse_each, analyse_in_worker
+
+        analyse = self._analyse or analyse_in_worker
         loop = asyncio.get_running_loop()
         while self._pending and self._running < self._slots:
             batch = self._pending[:ANALYSIS_BATCH]
             del self._pending[:ANALYSIS_BATCH]
             self._running += 1
             jobs = [job for job, _ in batch]
-            task = loop.run_in_executor(self._executor, self._each, self._analyse, jobs)
+            task = loop.run_in_executor(self._executor, analyse_each, analyse, jobs)
             task.add_done_callback(functools.partial(self._done, batch))
 
     def _done(
