@@ -16,16 +16,13 @@ and an entity's ``not = [...]`` lists phrases whose words are not the entity (Ur
 
 from __future__ import annotations
 
-import json
-import re
 import tomllib
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from pipeline.errors import ConfigError
-from pipeline.text import clean, is_cjk, normalize
+from pipeline.text import is_cjk, normalize
 
 KINDS = ("direct", "thread")
 FIELDS = ("title", "summary", "content")
@@ -149,34 +146,12 @@ def profile_for_seed(
 
 
 def draft_profile_toml(article_text: str, seed_id: str) -> str:
-    """A starting profile for any article: its named entities and key phrases, as TOML.
+    """A starting profile drafted from the article alone (see ``pipeline.drafting``): its
+    entities with kinds and aliases, its topics and the direct and thread rules, as TOML
+    whose comments explain each choice. Imported lazily: babel's data loads only here."""
+    from pipeline.drafting import draft_profile_toml as draft
 
-    Heuristics only (no model): capitalised word runs and acronyms seen at least twice, or
-    known to the small table of places and companies below (which also brings their names in
-    other scripts); places form the "place" group, the rest the "subject" group; repeated
-    two-word phrases become topics. The rules ask for subject and place together (direct), or
-    place and a topic (thread). A curator then prunes and extends it.
-    """
-    text = clean(article_text)[:MAX_DRAFT_CHARS]
-    names = _named_entities(text)
-    places = [n for n in names if n in _KNOWN and _KNOWN[n][0] == "place"][:6]
-    subjects = [n for n in names if n not in places][:10]
-    phrases = _key_phrases(text)[:8]
-    lines = [
-        f"# Draft profile for seed {seed_id!r}, written by `followup seed draft`.",
-        "# Format: see seeds/pakistan-alibaba-2026.toml. Review aliases, weights and rules.",
-        "",
-        "[profile]",
-        f"threshold = {DEFAULT_THRESHOLD}",
-    ]
-    for group, found in (("subject", subjects), ("place", places)):
-        for name in found:
-            lines += _entity_lines(name, group)
-    if phrases:
-        lines += ["", "[[topic]]", 'name = "Key phrases"', 'group = "themes"', "weight = 0.8"]
-        lines.append(f"phrases = [{', '.join(_toml_str(p) for p in phrases)}]")
-    lines += _draft_rules(bool(subjects), bool(places), bool(phrases))
-    return "\n".join(lines) + "\n"
+    return draft(article_text, seed_id)
 
 
 def parse_alias(raw: str, context: Sequence[str] = ()) -> Alias | None:
@@ -369,134 +344,3 @@ def _check_references(profile: Profile, source: str) -> None:
                     raise ConfigError(
                         f"unknown group {group!r}", path=source, key=f"{where}.context"
                     )
-
-
-# ---------------------------------------------------------------------- drafting
-
-MAX_DRAFT_CHARS = 200_000
-# Places and companies a news story often names, with their names in other scripts: a draft
-# profile then matches Urdu, Chinese, Bengali, Hindi and Arabic coverage from day one.
-_KNOWN: dict[str, tuple[str, tuple[str, ...]]] = {
-    "Pakistan": (
-        "place",
-        ("Pakistan*", "پاکستان*", "باكستان*", "巴基斯坦", "পাকিস্তান*", "पाकिस्तान*"),
-    ),
-    "China": ("place", ("China", "Chinese", "چین", "الصين", "中国", "চীন*", "चीन*")),
-    "India": ("place", ("India*", "بھارت", "الهند", "印度", "ভারত*", "भारत*")),
-    "Bangladesh": ("place", ("Bangladesh*", "بنگلہ دیش", "孟加拉国", "বাংলাদেশ*", "बांग्लादेश*")),
-    "Sri Lanka": ("place", ("Sri Lanka*", "سری لنکا", "斯里兰卡", "শ্রীলঙ্কা*", "श्रीलंका*")),
-    "Saudi Arabia": ("place", ("Saudi Arabia", "Saudi", "سعودی عرب", "السعودية", "沙特")),
-    "United States": ("place", ("United States", "America*", "امریکا", "امریکہ", "美国")),
-    "Karachi": ("place", ("Karachi", "کراچی", "卡拉奇", "করাচি", "कराची")),
-    "Lahore": ("place", ("Lahore", "لاہور", "拉合尔", "লাহোর", "लाहौर")),
-    "Islamabad": ("place", ("Islamabad", "اسلام آباد", "伊斯兰堡", "ইসলামাবাদ", "इस्लामाबाद")),
-    "Beijing": ("place", ("Beijing", "بیجنگ", "北京")),
-    "South Asia": ("place", ("South Asia*", "جنوبی ایشیا", "南亚")),
-    "Alibaba": ("org", ("Alibaba*", "Ali Baba", "阿里巴巴", "علی بابا", "আলিবাবা*", "अलीबाबा")),
-    "Alibaba Cloud": ("org", ("Alibaba Cloud", "Aliyun", "阿里云")),
-    "Ant Group": ("org", ("Ant Group", "Ant Financial", "蚂蚁集团", "Alipay", "支付宝")),
-    "Daraz": ("org", ("Daraz*", "دراز", "দারাজ*")),
-    "Huawei": ("org", ("Huawei", "华为", "ہواوے")),
-    "Tencent": ("org", ("Tencent", "腾讯")),
-    "Google": ("org", ("Google", "گوگل", "谷歌")),
-    "Microsoft": ("org", ("Microsoft", "微软")),
-    "Amazon": ("org", ("Amazon", "亚马逊")),
-    "CPEC": ("org", ("CPEC", "China-Pakistan Economic Corridor", "سی پیک", "中巴经济走廊")),
-}
-_DEMONYMS = {
-    "Pakistani": "Pakistan",
-    "Chinese": "China",
-    "Indian": "India",
-    "Saudi": "Saudi Arabia",
-}
-_CAPITALISED = re.compile(
-    r"\b(?:[A-Z][\w'’.-]*[A-Za-z0-9]|[A-Z])(?:\s+(?:of|and|for|the|de|al|bin)?\s*[A-Z][\w'’.-]*[A-Za-z0-9])*"
-)
-_STOP = frozenset(
-    """a an the and or of in on at to for from by with as is are was were be been it its this that
-    these those which who whom what when where while has have had will would can could may might
-    not no but if than then into over under about after before between through during more most
-    such also their they them he she his her we our you your i there here all any each other
-    some many much new said says say one two three first last year years may well just""".split()
-)
-_SENTENCE_START = frozenset(
-    "The A An In On At This That These Those It Its However While Despite Furthermore But And "
-    "For With As By From To Of If When Where Analysts".split()
-)
-
-
-def _named_entities(text: str) -> list[str]:
-    counts: Counter[str] = Counter()
-    for match in _CAPITALISED.finditer(text):
-        name = re.sub(r"(?:'s|’s|')$", "", match.group(0)).strip(" .-")
-        words = name.split()
-        while words and words[0] in _SENTENCE_START:
-            words = words[1:]
-        if words:
-            counts[" ".join(words)] += 1
-    folded = {normalize(k): k for k in _KNOWN}
-    folded.update({normalize(k): v for k, v in _DEMONYMS.items()})
-    for name in list(counts):
-        canonical = folded.get(normalize(name))
-        if canonical and canonical != name:
-            counts[canonical] += counts.pop(name)
-    keep = [n for n, c in counts.most_common() if c >= 2 or n in _KNOWN]
-    return [n for n in keep if len(n) > 1 and normalize(n) not in _STOP][:24]
-
-
-def _key_phrases(text: str) -> list[str]:
-    pairs: Counter[str] = Counter()
-    for chunk in re.split(r"[.,;:!?()\[\]\"“”‘’'—–\n]+", text.casefold()):
-        words = re.findall(r"[^\W\d_][\w-]*", chunk)
-        for first, second in zip(words, words[1:], strict=False):
-            if first not in _STOP and second not in _STOP and len(first) > 2 and len(second) > 2:
-                pairs[f"{first} {second}"] += 1
-    return [p for p, c in pairs.most_common(20) if c >= 2]
-
-
-def _entity_lines(name: str, group: str) -> list[str]:
-    aliases = list(_KNOWN[name][1]) if name in _KNOWN else [name]
-    if name not in _KNOWN and not name.isupper() and len(name) > 4:
-        aliases.append(f"{name}*")  # possessives and plurals
-    return [
-        "",
-        "[[entity]]",
-        f"name = {_toml_str(name)}",
-        f'group = "{group}"',
-        "weight = 1.0" if group == "place" or name in _KNOWN else "weight = 0.8",
-        f"aliases = [{', '.join(_toml_str(a) for a in dict.fromkeys(aliases))}]",
-    ]
-
-
-def _draft_rules(subjects: bool, places: bool, phrases: bool) -> list[str]:
-    rules: list[tuple[str, tuple[str, ...]]] = []
-    if subjects and places:
-        rules.append(("direct", ("subject", "place")))
-    elif subjects:
-        rules.append(("direct", ("subject",)))
-    elif places:
-        rules.append(("direct", ("place",)))
-    if phrases:
-        rules.append(
-            ("thread", ("place" if places else "subject", "themes"))
-            if (places or subjects)
-            else ("thread", ("themes",))
-        )
-    if not rules:
-        rules.append(("direct", ("themes",)))
-    lines: list[str] = []
-    for kind, groups in rules:
-        weight = "1.0" if kind == "direct" else "0.85"
-        lines += [
-            "",
-            "[[rule]]",
-            f'kind = "{kind}"',
-            f"all = [{', '.join(_toml_str(g) for g in groups)}]",
-            f"weight = {weight}",
-        ]
-    return lines
-
-
-def _toml_str(value: str) -> str:
-    """A TOML basic string (JSON string escapes are valid TOML)."""
-    return json.dumps(value, ensure_ascii=False)

@@ -120,9 +120,11 @@ def test_a_draft_of_the_seed_article_names_its_entities_and_loads() -> None:
     drafted = draft_profile_toml(SEED_TEXT, "pk")
     profile = load_profile(drafted, seed_id="pk", source="draft")
     names = {e.name for e in profile.entities}
-    assert {"Alibaba", "Pakistan", "Daraz", "CPEC"} <= names
+    assert {"Alibaba", "Pakistan", "Daraz", "China-Pakistan Economic Corridor"} <= names
+    aliases = {a.text for e in profile.entities for a in e.aliases}
+    assert "CPEC" in aliases  # the acronym in parentheses is an alias of its expansion
     urdu = {a.text for e in profile.entities if e.name == "Pakistan" for a in e.aliases}
-    assert "پاکستان" in urdu  # known entities bring their names in other scripts
+    assert "پاکستان" in urdu  # places bring their CLDR names in other scripts
     assert any(rule.kind == "direct" for rule in profile.rules)
 
 

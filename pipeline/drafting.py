@@ -1,0 +1,1276 @@
+"""Draft a seed profile from its article alone: entities, their kinds and aliases, topics, rules.
+
+Pure: text in, a ``Draft`` (and its TOML) out. No model and no network: the article's own
+wording plus CLDR (the ``babel`` package, imported only here) for places. In order:
+
+1. names: capitalised word runs written mid-sentence (headings and sentence-initial words do
+   not count on their own), acronyms with their expansions ("Economic Corridor (EC)"),
+   possessives stripped ("Acme's" is Acme);
+2. kinds: a CLDR territory or time-zone city is a place, and so is an adjectival form of one
+   ("Kenyan" is Kenya) and a name joined by "and" to a place; a name that contains a place
+   ("Bank of Kenya") or follows a place's possessive ("Kenya's Treasury") is an institution of
+   that place; a name after a title ("Minister", "CEO") is a person; the rest are
+   organisations or products;
+3. the subject: the most salient organisation or person (lead paragraph, frequency); its units
+   are the names that extend it ("Acme Cloud") or that the article describes as its own
+   ("Beta, Acme's payments arm"); a unit described together with the main place in the same
+   clause implies that place;
+4. places: the most salient country is the story's place, with its cities and institutions;
+   its names in the languages of the story's countries and of the major news languages come
+   from CLDR, as do the names of cities with a time zone of their own;
+5. topics: the article's domain phrases (acronym expansions of common words, hyphenated
+   compounds, repeated word pairs, frequent content words), in English spelling variants;
+6. rules: direct = subject and place together; thread = place and topic together. One group
+   alone never matches (the matcher caps it below any threshold).
+
+What it cannot know offline: organisation and person names in other scripts (no maintained
+offline source has them). ``transliterations`` writes Latin names in the phonetic scripts of
+the story's languages (Perso-Arabic for Urdu, Devanagari, Bengali) by rule; Chinese, Japanese
+and Arabic forms of company names are left to the curator.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cache, lru_cache
+
+from pipeline.text import clean, normalize
+
+MAX_DRAFT_CHARS = 200_000
+THRESHOLD = 0.5
+# Languages whose press covers most international stories; each story adds the official
+# languages of its own countries (CLDR's territory languages).
+NEWS_LANGUAGES = ("ar", "bn", "de", "es", "fa", "fr", "hi", "ja", "ko", "pt", "ru", "tr", "zh")
+MAX_SUBJECT_ENTITIES = 8
+MAX_KEY_PHRASES = 24
+MAX_DOMAIN_WORDS = 10
+
+# Words that start a sentence or a clause and are not names (a capital tells nothing there).
+_FUNCTION = frozenset(
+    """a about above after again against all also although among an and another any are as at
+    be because been before being below between both but by can could despite did do does doing
+    down during each either even every few for from further furthermore had has have having he
+    her here hers him his how however i if in into is it its itself just least less many may
+    meanwhile might more moreover most much must my neither no nor not now of off on once one
+    only or other our out over own per same several she should since so some such than that the
+    their them then there these they this those though through thus to too toward towards under
+    until up upon very was we were what when where whether which while who whom whose why will
+    with within without would yet you your""".split()
+)
+# General news and business words: never a topic of their own (they fit every story).
+_GENERIC = frozenset(
+    """ability according across act action added age agreement aim aims alternative analysts
+    announced announcement area areas average based become billion board broader business
+    capitals case century challenges change chief citizen citizens city clear commercial company
+    companies comprehensive concerns considered context continue cornerstone country countries
+    create current day days deal deepening define demographic depend designed destiny develop
+    developing development developmental direct directly discussions double drive east effect
+    effectively enable environment equilibrium established expand expansion expected export
+    face fact far first forward foundation framework friction future geopolitical giant global
+    government group growing growth half high homegrown hospitable huge hurdles impact important
+    including increase industries industry influence initiative intervention investment isolation
+    key landmark large last latest launch leading level levels lifeline local long made maintain
+    maintains major make market markets mere middlemen million milestone move nation national
+    nations need network new next number offer offers official operations optimism other part
+    partner partners partnership path phase pillar pivot pivotal plan plans portion possible
+    potential power president private producers program programme project projects public
+    purely radical range rapidly record region regional regions relationship remain remains
+    remembered report reported reshape road roads said says sector sectors senior set shift
+    significant signed small statement stated strategic strategy strengthening structural
+    success suggest support sustainable talks tangible thousands three time today total towards
+    traditional transaction two upgrading urgent value vast viewed vital volumes way wave week
+    well western whole world year years young infrastructure regarding localized localised
+    necessary already allowing persistent physical advanced ultimate youth tangible senior
+    robust remain population legal international integrate integrating dominate dominates
+    approach benefit benefits better biggest central certain close common complete consider
+    early economic economy effort efforts english enhance ensure entire especially every
+    example expert experts external full general good great help high higher hold increasing
+    issue issues largest latest leader leaders little lower main meeting members minister
+    modern monday month months most nearly needs official often open order overall past
+    people percent person place plan point policy political positive present pressure
+    previous price prices problem process progress provide quality quickly real recent
+    recently reform related rest result results right role rule second seen serious service
+    services short similar simple social special stable start state states step still strong
+    system systems take team term terms thing things third top trade tuesday under use used
+    using various view wednesday whether wide working""".split()
+)
+_TITLES = frozenset(
+    """mr mrs ms dr prof president minister premier chairman chairwoman chair ceo cfo cto founder
+    director governor secretary ambassador spokesman spokeswoman spokesperson chancellor king
+    queen prince princess senator judge general""".split()
+)
+_ORG_HEADS = frozenset(
+    """agency airlines airways association authority bank board bureau co commission committee
+    company corp corporation council court department exchange federation foundation fund group
+    holding holdings inc institute limited ltd ministry office organisation organization party
+    plc service services society systems technologies university""".split()
+)
+_COMPASS = ("north", "south", "east", "west", "central", "southeast", "southwest", "northeast")
+_DEMONYM_ENDINGS = ("ese", "ian", "ean", "an", "ish", "i", "n", "ic")
+_UNIT_WORDS = (
+    "subsidiary|unit|arm|affiliate|division|branch|platform|service|venture|brand|marketplace"
+)
+
+_WORD = re.compile(r"[^\W_](?:[\w’'&.-]*[^\W_])?")
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)]*\s+(?=[\"'“‘(]?[A-Z0-9])|\n+")
+_ACRONYM = re.compile(r"\(([A-Z][A-Za-z&]*[A-Z]s?|[A-Z]{2,}s?)\)")
+
+
+@dataclass(frozen=True)
+class DraftAlias:
+    text: str  # as the profile writes it (markers included)
+    source: str  # where it came from, for the explanation
+
+
+@dataclass(frozen=True)
+class DraftEntity:
+    name: str
+    kind: str  # place, org, person, product, institution
+    group: str
+    weight: float
+    aliases: tuple[DraftAlias, ...]
+    why: str
+    implies: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DraftTopic:
+    name: str
+    group: str
+    weight: float
+    phrases: tuple[DraftAlias, ...]
+    why: str
+
+
+@dataclass(frozen=True)
+class DraftRule:
+    name: str
+    kind: str
+    groups: tuple[str, ...]
+    weight: float
+    why: str
+
+
+@dataclass(frozen=True)
+class Draft:
+    seed_id: str
+    entities: tuple[DraftEntity, ...]
+    topics: tuple[DraftTopic, ...]
+    rules: tuple[DraftRule, ...]
+    notes: tuple[str, ...]
+    skipped: tuple[str, ...] = ()  # names seen but left out, with why
+
+
+# ---------------------------------------------------------------------- reading the article
+
+
+@dataclass
+class _Name:
+    """A name as the article uses it."""
+
+    text: str
+    count: int = 0
+    lead: bool = False  # in the first paragraph (or the title)
+    first: int = 10**9  # offset of the first mention
+    acronyms: set[str] = field(default_factory=set)
+    places: set[str] = field(default_factory=set)  # places inside it ("Bank of Kenya")
+    after_title: bool = False
+    owner: str = ""  # "X's Name": the possessor
+    possessive: bool = False  # written "Name's" at least once
+
+
+@dataclass
+class _Article:
+    text: str
+    sentences: list[tuple[int, str]]  # (offset, sentence) outside headings
+    lead_end: int
+    names: dict[str, _Name]
+    phrases: Counter[str]
+    words: Counter[str]
+    expansions: dict[str, str]  # acronym -> expansion (common-word ones: topics)
+
+
+def _paragraphs(text: str) -> list[tuple[int, str]]:
+    out, offset = [], 0
+    for block in re.split(r"(\n\s*\n|\n)", text):
+        if block.strip() and not re.fullmatch(r"\s+", block):
+            out.append((offset, block))
+        offset += len(block)
+    return out
+
+
+def _is_heading(block: str) -> bool:
+    """A short line without final punctuation in which most words are capitalised."""
+    words = _WORD.findall(block)
+    if not words or len(words) > 14 or block.rstrip()[-1:] in ".!?:;\"”'’":
+        return False
+    capital = sum(1 for w in words if w[0].isupper() or w.lower() in _FUNCTION)
+    return capital >= 0.8 * len(words)
+
+
+def _read(article: str) -> _Article:
+    text = article[:MAX_DRAFT_CHARS].replace("\r\n", "\n")
+    paragraphs = _paragraphs(text)
+    body = [(o, p) for o, p in paragraphs if not _is_heading(p)]
+    lead_end = 0
+    if paragraphs:
+        first_offset, first = paragraphs[0]
+        lead_end = first_offset + len(first)
+        if _is_heading(first) and len(paragraphs) > 1:  # a title, then the lead paragraph
+            body.insert(0, paragraphs[0])
+            lead_end = paragraphs[1][0] + len(paragraphs[1][1])
+    sentences: list[tuple[int, str]] = []
+    for offset, block in body:
+        start = 0
+        for cut in _SENTENCE_END.finditer(block):
+            sentences.append((offset + start, block[start : cut.start()]))
+            start = cut.end()
+        sentences.append((offset + start, block[start:]))
+    result = _Article(text, sentences, lead_end, {}, Counter(), Counter(), {})
+    inner = {w for _, s in sentences for _, w in _tokens(s)[1:] if _capitalised(w)}
+    for offset, sentence in sentences:
+        _read_sentence(result, offset, sentence, inner)
+    return result
+
+
+def _tokens(sentence: str) -> list[tuple[int, str]]:
+    return [(m.start(), m.group(0)) for m in _WORD.finditer(sentence)]
+
+
+def _read_sentence(art: _Article, offset: int, sentence: str, inner: set[str]) -> None:
+    """Names, acronyms and phrases of one sentence. ``inner``: words the article capitalises
+    somewhere past a sentence's first word (a capital at the start alone proves nothing)."""
+    tokens = _tokens(sentence)
+    for run_start, run_end in _capital_runs(sentence, tokens):
+        words = [w for _, w in tokens[run_start:run_end]]
+        if run_start == 0:
+            while words and _strip_possessive(words[0]) not in inner:
+                words = words[1:]
+                run_start += 1
+            if not words:
+                continue
+        owner = ""
+        # "Kenya's Treasury": the possessor is its own name, the rest a name it owns
+        for i, word in enumerate(words[:-1]):
+            if _possessive(word):
+                owner = _strip_possessive(" ".join(words[: i + 1]))
+                _note(art, owner, offset + tokens[run_start][0], True)
+                words = words[i + 1 :]
+                break
+        name = _strip_possessive(" ".join(words))
+        position = offset + tokens[run_start][0]
+        entry = _note(art, name, position, _possessive(words[-1]))
+        if entry is None:
+            continue
+        if owner:
+            entry.owner = owner
+        before = tokens[run_start - 1][1].lower() if run_start else ""
+        if before in _TITLES:
+            entry.after_title = True
+        after = sentence[tokens[run_end - 1][0] + len(tokens[run_end - 1][1]) :]
+        acronym = _ACRONYM.match(after.lstrip())
+        if acronym and _initials_fit(acronym.group(1), words):
+            entry.acronyms.add(acronym.group(1))
+    _read_acronyms(art, sentence)
+    _read_phrases(art, tokens)
+
+
+def _capital_runs(sentence: str, tokens: Sequence[tuple[int, str]]) -> Iterable[tuple[int, int]]:
+    """Runs of capitalised tokens separated by spaces only; "of", "for", "the" may join two
+    capitalised words ("Bank of Kenya"); a possessive ends a run ("Acme's Beta" is two)."""
+
+    def joined(j: int) -> bool:
+        start, word = tokens[j - 1]
+        return sentence[start + len(word) : tokens[j][0]].isspace()
+
+    i = 0
+    while i < len(tokens):
+        if not _capitalised(tokens[i][1]):
+            i += 1
+            continue
+        j = i + 1
+        while j < len(tokens) and joined(j):
+            word = tokens[j][1]
+            if _capitalised(word) and (not _possessive(tokens[j - 1][1]) or j - i == 1):
+                j += 1
+            elif (
+                word in ("of", "for", "the", "de")
+                and j + 1 < len(tokens)
+                and joined(j + 1)
+                and _capitalised(tokens[j + 1][1])
+            ):
+                j += 2
+            else:
+                break
+        yield i, j
+        i = j
+
+
+def _capitalised(word: str) -> bool:
+    return word[0].isupper() and not word.isdigit()
+
+
+def _possessive(word: str) -> bool:
+    return word.endswith(("'s", "’s", "s'", "s’"))
+
+
+def _strip_possessive(name: str) -> str:
+    return re.sub(r"(?:['’]s|(?<=s)['’])$", "", name).strip(" .-")
+
+
+def _note(art: _Article, name: str, position: int, possessive: bool) -> _Name | None:
+    if not name or len(name) < 2 or name.lower() in _FUNCTION or name.isdigit():
+        return None
+    entry = art.names.get(name) or art.names.setdefault(name, _Name(name))
+    entry.count += 1
+    entry.first = min(entry.first, position)
+    entry.lead = entry.lead or position < art.lead_end
+    entry.possessive = entry.possessive or possessive
+    return entry
+
+
+def _initials_fit(acronym: str, words: Sequence[str]) -> bool:
+    """Do the acronym's letters spell the initials of the words (hyphen parts may count)?"""
+    letters = acronym.rstrip("s").lower() if acronym[-1] == "s" else acronym.lower()
+    parts: list[list[str]] = []
+    for word in words:
+        if word.lower() in _FUNCTION:
+            continue
+        pieces = [p for p in re.split(r"[-‐]", word) if p]
+        parts.append([p[0].lower() for p in pieces])
+
+    @cache
+    def fit(i: int, k: int) -> bool:
+        if k == len(parts):
+            return i == len(letters)
+        pieces = parts[k]
+        if i < len(letters) and pieces[0] == letters[i] and fit(i + 1, k + 1):
+            return True
+        n = len(pieces)
+        return n > 1 and letters[i : i + n] == "".join(pieces) and fit(i + n, k + 1)
+
+    return fit(0, 0)
+
+
+def _read_acronyms(art: _Article, sentence: str) -> None:
+    """Acronyms after lowercase phrases ("small and medium-sized enterprises (SMEs)")."""
+    for found in _ACRONYM.finditer(sentence):
+        acronym = found.group(1)
+        words = [w for _, w in _tokens(sentence[: found.start()])][-2 * len(acronym) - 2 :]
+        for size in range(1, len(words) + 1):
+            tail = words[-size:]
+            if tail[0].lower() in _FUNCTION:
+                continue
+            if _initials_fit(acronym, tail):
+                if not all(_capitalised(w) for w in tail if w.lower() not in _FUNCTION):
+                    art.expansions[acronym] = " ".join(tail).lower()
+                break
+
+
+def _read_phrases(art: _Article, tokens: Sequence[tuple[int, str]]) -> None:
+    """Lowercase content words and word pairs, for topics."""
+    run: list[str] = []
+    for _, word in [*tokens, (0, "")]:
+        lower = word.lower()
+        plain = word and not _capitalised(word) and "'" not in word and "’" not in word
+        if plain and lower not in _FUNCTION and not lower.isdigit():
+            run.append(lower)
+            art.words[lower] += 1
+            continue
+        if word.isupper() and len(word) >= 2:  # acronyms used as words ("AI")
+            art.words[word] += 1
+        for first, second in zip(run, run[1:], strict=False):
+            art.phrases[f"{first} {second}"] += 1
+        run = []
+
+
+# ---------------------------------------------------------------------- places (CLDR)
+
+
+class _CldrCache:
+    """The slices of CLDR a draft reads, kept in a JSON file beside the user's other caches.
+
+    Loading babel's locale data costs about 10 ms per language (15 languages, 200 ms): a
+    profile-less seed is drafted at every command start, so what was read once is kept in
+    ``$XDG_CACHE_HOME/followup/cldr-<babel version>.json`` (a few hundred kB) and read back in
+    a few ms. The file is derived data: deleting it costs one slow draft; failing to write it
+    costs nothing else."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, dict[str, object]] = {}
+        self.dirty = False
+        self.path = ""
+
+    def load(self) -> None:
+        import os
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            stamp = version("babel")
+        except PackageNotFoundError:
+            stamp = "none"
+        root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        self.path = os.path.join(root, "followup", f"cldr-{stamp}.json")
+        try:
+            with open(self.path, encoding="utf-8") as handle:
+                loaded = json.load(handle)
+            self.data = loaded if isinstance(loaded, dict) else {}
+        except (OSError, ValueError):
+            self.data = {}
+
+    def get(self, key: str, build: object) -> object:
+        if not self.path:
+            self.load()
+        if key not in self.data:
+            self.data[key] = build()  # type: ignore[operator]
+            self.dirty = True
+        return self.data[key]
+
+    def save(self) -> None:
+        import os
+
+        if not self.dirty or not self.path:
+            return
+        try:
+            os.makedirs(os.path.dirname(self.path), exist_ok=True)
+            temporary = f"{self.path}.{os.getpid()}.tmp"
+            with open(temporary, "w", encoding="utf-8") as handle:
+                json.dump(self.data, handle, ensure_ascii=False)
+            os.replace(temporary, self.path)
+            self.dirty = False
+        except OSError:
+            pass
+
+
+_CACHE = _CldrCache()
+
+
+@lru_cache(maxsize=1)
+def _cldr() -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
+    """English territory names -> code, and English time-zone cities -> (zone, territory)."""
+    data = _CACHE.get("english", _english_from_babel)
+    assert isinstance(data, dict)
+    cities = {name: (zone, code) for name, (zone, code) in data["cities"].items()}
+    return dict(data["territories"]), cities
+
+
+def _english_from_babel() -> dict[str, dict[str, object]]:
+    from babel import Locale
+    from babel.core import get_global
+
+    english = Locale("en")
+    territories = {
+        name: code
+        for code, name in english.territories.items()
+        if code != "ZZ" and not code.startswith("EU")
+    }
+    cities: dict[str, object] = {}
+    for code, zones in get_global("territory_zones").items():
+        for zone in zones:
+            city = english.time_zones.get(zone, {}).get("city") or zone.rsplit("/", 1)[-1]
+            cities.setdefault(city.replace("_", " "), [zone, code])
+    return {"territories": dict(territories), "cities": cities}
+
+
+def _known_place(name: str) -> bool:
+    territories, cities = _cldr()
+    return name in territories or name in cities or _region(name) is not None
+
+
+def _region(name: str) -> str | None:
+    """ "South Asia": a compass word and a continent or region CLDR names."""
+    head, _, rest = name.partition(" ")
+    if head.lower() not in _COMPASS or not rest:
+        return None
+    territories, _ = _cldr()
+    return territories.get(rest)
+
+
+def _demonym_of(word: str) -> str | None:
+    """The place an adjective names: "Kenyan" is Kenya, "Chinese" China, "Pakistani" Pakistan."""
+    if " " in word or len(word) < 4:
+        return None
+    territories, _ = _cldr()
+    for place in territories:
+        if " " in place or len(place) < 4 or place == word:
+            continue
+        stem = place[:-1] if place[-1] in "aeiouy" else place
+        if len(stem) >= 4 and word.startswith(stem[:-1] if len(stem) > 5 else stem):
+            tail = word[len(place) :] if word.startswith(place) else word[len(stem) :]
+            if tail in _DEMONYM_ENDINGS or word[len(stem) - 1 :] in ("ese", "ian", "ish"):
+                return place
+    return None
+
+
+@lru_cache(maxsize=64)
+def _locale_names(lang: str) -> tuple[dict[str, str], dict[str, str]]:
+    """A language's names of territories (by code) and of time-zone cities (by zone)."""
+    data = _CACHE.get(f"locale:{lang}", lambda: _locale_from_babel(lang))
+    assert isinstance(data, list)
+    return dict(data[0]), dict(data[1])
+
+
+def _locale_from_babel(lang: str) -> list[dict[str, str]]:
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        locale = Locale.parse(lang)
+    except (UnknownLocaleError, ValueError):
+        return [{}, {}]
+    cities = {zone: info["city"] for zone, info in locale.time_zones.items() if "city" in info}
+    return [dict(locale.territories), cities]
+
+
+def _languages_of(codes: Iterable[str]) -> list[str]:
+    """The official languages of these territories (CLDR), then the major news languages."""
+
+    def official() -> dict[str, list[str]]:
+        from babel.core import get_global
+        from babel.languages import get_official_languages
+
+        every = get_global("territory_languages")
+        return {
+            c: [x.split("_")[0] for x in get_official_languages(c, de_facto=True)] for c in every
+        }
+
+    table = _CACHE.get("official", official)
+    assert isinstance(table, dict)
+    langs = [lang for code in codes for lang in table.get(code, [])]
+    return list(dict.fromkeys([*langs, *NEWS_LANGUAGES]))
+
+
+# ---------------------------------------------------------------------- transliteration
+
+# Latin letters as the phonetic scripts of South Asia write them in names. Digraphs first.
+_URDU = {
+    "sh": "ش", "ch": "چ", "kh": "خ", "gh": "غ", "th": "تھ", "ph": "ف", "ee": "ی", "oo": "و",
+    "ai": "ے", "ay": "ے", "a": "ا", "b": "ب", "c": "ک", "d": "د", "e": "ی", "f": "ف", "g": "گ",
+    "h": "ہ", "i": "ی", "j": "ج", "k": "ک", "l": "ل", "m": "م", "n": "ن", "o": "و", "p": "پ",
+    "q": "ق", "r": "ر", "s": "س", "t": "ٹ", "u": "و", "v": "و", "w": "و", "x": "کس", "y": "ی",
+    "z": "ز",
+}  # fmt: skip
+_INDIC_CONSONANTS = {
+    "devanagari": {
+        "sh": "श", "ch": "च", "kh": "ख", "gh": "घ", "th": "थ", "ph": "फ", "b": "ब", "c": "क",
+        "d": "द", "f": "फ", "g": "ग", "h": "ह", "j": "ज", "k": "क", "l": "ल", "m": "म", "n": "न",
+        "p": "प", "q": "क", "r": "र", "s": "स", "t": "ट", "v": "व", "w": "व", "x": "क्स", "y": "य",
+        "z": "ज़",
+    },
+    "bengali": {
+        "sh": "শ", "ch": "চ", "kh": "খ", "gh": "ঘ", "th": "থ", "ph": "ফ", "b": "ব", "c": "ক",
+        "d": "দ", "f": "ফ", "g": "গ", "h": "হ", "j": "জ", "k": "ক", "l": "ল", "m": "ম", "n": "ন",
+        "p": "প", "q": "ক", "r": "র", "s": "স", "t": "ট", "v": "ভ", "w": "ও", "x": "ক্স", "y": "য়",
+        "z": "জ",
+    },
+}  # fmt: skip
+# (independent vowel, vowel sign) per script; a bare consonant carries the inherent vowel.
+_INDIC_VOWELS = {
+    "devanagari": {
+        "a": ("अ", "ा"), "e": ("ए", "े"), "i": ("इ", "ी"), "o": ("ओ", "ो"), "u": ("उ", "ू"),
+        "ai": ("ऐ", "ै"), "ee": ("ई", "ी"), "oo": ("ऊ", "ू"), "ay": ("ए", "े"),
+    },
+    "bengali": {
+        "a": ("আ", "া"), "e": ("এ", "ে"), "i": ("ই", "ি"), "o": ("ও", "ো"), "u": ("উ", "ু"),
+        "ai": ("আই", "াই"), "ee": ("ই", "ী"), "oo": ("উ", "ু"), "ay": ("এ", "ে"),
+    },
+}  # fmt: skip
+_VIRAMA = {"devanagari": "्", "bengali": "্"}
+_SCRIPT_OF = {"ur": "urdu", "hi": "devanagari", "ne": "devanagari", "mr": "devanagari",
+              "bn": "bengali"}  # fmt: skip
+
+
+def _chunks(word: str) -> list[str]:
+    out, i = [], 0
+    word = word.lower()
+    while i < len(word):
+        pair = word[i : i + 2]
+        if len(pair) == 2 and (pair in _URDU or pair in _INDIC_VOWELS["bengali"]):
+            out.append(pair)
+            i += 2
+        elif word[i].isalpha() and word[i].isascii():
+            if not out or out[-1] != word[i]:  # double letters are written once
+                out.append(word[i])
+            i += 1
+        else:
+            return []
+    return out
+
+
+def _to_urdu(word: str) -> list[str]:
+    """Urdu leaves short vowels unwritten and English spelling does not say which "a" is
+    short: the fully written form, and for a word that starts with a consonant the form
+    without its first "a" (Karim: کریم)."""
+    chunks = _chunks(word)
+    if not chunks:
+        return []
+    forms = [_urdu_letters(chunks, skip=-1)]
+    if chunks[0] not in "aeiou" and len(chunks) > 3 and chunks[1] == "a":
+        forms.append(_urdu_letters(chunks, skip=1))
+    return forms
+
+
+def _urdu_letters(chunks: Sequence[str], skip: int) -> str:
+    out = []
+    for i, chunk in enumerate(chunks):
+        if i == skip:
+            continue
+        if chunk in ("a", "e", "i", "o", "u") and i == 0:
+            out.append({"a": "ا", "e": "ای", "i": "ا", "o": "او", "u": "ا"}[chunk])
+        else:
+            out.append(_URDU.get(chunk, ""))
+    return "".join(out)
+
+
+def _indic_forms(word: str, script: str) -> list[str]:
+    """The fully written form; the form whose first "a" is the consonant's inherent vowel
+    (Daraz: दराज); Devanagari also without the nukta many outlets omit (ज़ as ज)."""
+    chunks = _chunks(word)
+    forms = [_to_indic(chunks, script, inherent=-1)]
+    if chunks and chunks[0] not in "aeiou" and len(chunks) > 3 and chunks[1] == "a":
+        forms.append(_to_indic(chunks, script, inherent=1))
+    if script == "devanagari":
+        forms += [f.replace("\u093c", "") for f in forms if "\u093c" in f]
+    return [f for f in forms if f]
+
+
+def _to_indic(chunks: Sequence[str], script: str, inherent: int) -> str:
+    consonants, vowels, virama = _INDIC_CONSONANTS[script], _INDIC_VOWELS[script], _VIRAMA[script]
+    out: list[str] = []
+    for i, chunk in enumerate(chunks):
+        if i == inherent:
+            continue
+        if chunk in vowels:
+            independent, sign = vowels[chunk]
+            after_consonant = i > 0 and chunks[i - 1] in consonants
+            out.append(sign if after_consonant else independent)
+            continue
+        letter = consonants.get(chunk, "")
+        nxt = chunks[i + 1] if i + 1 < len(chunks) else ""
+        if i + 1 == inherent:
+            out.append(letter)
+            continue
+        final = i == len(chunks) - 1
+        out.append(letter if final or nxt in vowels else letter + virama)
+    return "".join(out)
+
+
+def transliterations(name: str, langs: Iterable[str]) -> list[tuple[str, str]]:
+    """(alias, language) for a one- or two-word Latin name in the phonetic scripts of
+    ``langs``: a starting point for the press of those languages, not an authority."""
+    words = name.split()
+    if not 1 <= len(words) <= 2 or not all(w.isascii() and w.isalpha() for w in words):
+        return []
+    if any(w.isupper() for w in words):  # acronyms are spelled out letter by letter
+        return []
+    out: list[tuple[str, str]] = []
+    for lang in langs:
+        script = _SCRIPT_OF.get(lang)
+        if script is None:
+            continue
+        if script == "urdu":
+            variants = [_to_urdu(w) for w in words]
+        else:
+            variants = [_indic_forms(w, script) for w in words]
+        if all(v and all(v) for v in variants):
+            for form in _combinations(variants):
+                out.append((form, lang))
+    return list(dict.fromkeys(out))
+
+
+def _combinations(variants: Sequence[Sequence[str]]) -> list[str]:
+    forms = [""]
+    for options in variants:
+        forms = [f"{f} {o}".strip() for f in forms for o in options]
+    return forms
+
+
+# ---------------------------------------------------------------------- drafting
+
+
+@dataclass
+class _Entity:
+    name: str
+    kind: str
+    salience: float
+    aliases: list[DraftAlias]
+    why: list[str]
+    place: str = ""  # for places and institutions: the territory name they belong to
+    parent: str = ""
+    implies: list[str] = field(default_factory=list)
+
+
+def draft(article: str, seed_id: str) -> Draft:
+    art = _read(article)
+    entities = _classify(art)
+    places = [e for e in entities if e.kind == "place" and e.place == e.name]
+    main = max(places, key=lambda e: e.salience, default=None)
+    others = [e for e in entities if e.kind != "place"]
+    subject = _subject(others)
+    notes: list[str] = []
+    skipped: list[str] = []
+    chosen: list[DraftEntity] = []
+    langs: list[str] = []
+    if main is not None:
+        territories, _ = _cldr()
+        codes = [territories[p.name] for p in places if p.name in territories]
+        langs = _languages_of(codes)
+        notes.append(
+            f"the story's place is {main.name} (the most salient place); names of places are "
+            f"written in {', '.join(langs)} (CLDR: the official languages of "
+            f"{', '.join(p.name for p in places)} and the major news languages)"
+        )
+        chosen += _place_entities(main, entities, langs)
+    # the languages of the story's own countries, and those whose script has rules below
+    story_langs = [lang for lang in langs if lang not in NEWS_LANGUAGES or lang in _SCRIPT_OF]
+    if subject is not None:
+        chosen += _subject_entities(art, subject, others, main, story_langs, skipped)
+    for e in entities:
+        if e.kind == "place" and e.place == e.name and e is not main:
+            skipped.append(f"{e.name}: a place of the story, but not its main one")
+    if main is not None and any(e.implies for e in chosen):
+        chosen.append(_elsewhere(main, places, ["en", *story_langs]))
+    business = _business_words(chosen, subject)
+    topics = _topics(art, chosen, [e for e in entities if e.kind == "concept"], business)
+    rules = _rules(chosen, topics, subject, main)
+    if subject is None:
+        notes.append("no organisation or person stands out: direct follow-ups need a curator")
+    notes.append(
+        "organisation and person names in Chinese, Japanese and Arabic have no offline source: "
+        "add them by hand; Urdu, Hindi and Bengali forms are rule-based transliterations"
+    )
+    return Draft(seed_id, tuple(chosen), tuple(topics), tuple(rules), tuple(notes), tuple(skipped))
+
+
+def _classify(art: _Article) -> list[_Entity]:
+    """Every name the article uses at least twice, in its lead, or with a relation, typed."""
+    territories, cities = _cldr()
+    out: dict[str, _Entity] = {}
+    place_mentions: Counter[str] = Counter()
+    acronyms = {a: n for n, e in art.names.items() for a in e.acronyms}
+    for name, entry in art.names.items():
+        if name in acronyms and acronyms[name] in art.names:  # "AI" is Artificial Intelligence
+            art.names[acronyms[name]].count += entry.count
+            continue
+        if name in art.expansions:  # an acronym of common words: a topic
+            continue
+        salience = entry.count + (3 if entry.lead else 0) + (1 if entry.acronyms else 0)
+        for part in re.split(r"[-–/ ]+", name):  # "China-Kenya Corridor" names both
+            place = part if part in territories else _demonym_of(part)
+            if place and part != name:
+                entry.places.add(place)
+                place_mentions[place] += entry.count
+        place = name if name in territories else _demonym_of(name)
+        if place:
+            place_mentions[place] += salience
+            source = "CLDR territory" if place == name else f"adjective of {place}"
+            e = out.setdefault(place, _Entity(place, "place", 0.0, [], [], place=place))
+            e.aliases.append(DraftAlias(name, f"article ({source})"))
+            continue
+        if name in cities or _region(name):
+            region = _region(name)
+            where = territories.get(region or "", "") if region else cities[name][1]
+            kind_why = "a CLDR region" if region else f"a CLDR time-zone city ({cities[name][0]})"
+            owner = _territory_name(where) if not region else ""
+            out[name] = _Entity(name, "place", salience, [DraftAlias(name, "article")],
+                                [kind_why], place=owner)  # fmt: skip
+            continue
+        out[name] = _typed(name, entry, salience, art.words)
+    for place, mentions in place_mentions.items():
+        if place in out:
+            out[place].salience += mentions
+            out[place].why.append(f"named {mentions} times counting adjectives and compounds")
+    _propagate_conjuncts(art, out)
+    return list(out.values())
+
+
+def _territory_name(code: str) -> str:
+    territories, _ = _cldr()
+    return next((name for name, c in territories.items() if c == code), "")
+
+
+def _typed(name: str, entry: _Name, salience: float, lowercase: Counter[str]) -> _Entity:
+    aliases = [DraftAlias(name, "article")]
+    aliases += [
+        DraftAlias(a, "article (its acronym in parentheses)") for a in sorted(entry.acronyms)
+    ]
+    last = name.split()[-1].lower()
+    if entry.places:
+        joined = " and ".join(sorted(entry.places))
+        return _Entity(name, "institution", salience, aliases,
+                       [f"its name contains {joined}"], place=sorted(entry.places)[0])  # fmt: skip
+    if entry.owner and (entry.owner in _cldr()[0] or _demonym_of(entry.owner)):
+        owner = entry.owner if entry.owner in _cldr()[0] else _demonym_of(entry.owner) or ""
+        return _Entity(name, "institution", salience, aliases,
+                       [f"written as {entry.owner}'s {name}"], place=owner)  # fmt: skip
+    if entry.after_title and 1 < len(name.split()) <= 4:
+        return _Entity(name, "person", salience, aliases, ["follows a title (Minister, CEO...)"])
+    words = name.split()
+    if last in _ORG_HEADS:
+        why = f"ends in '{last}', an organisation word"
+    elif len(words) > 1 and any(w.lower() in lowercase for w in words):
+        used = ", ".join(w.lower() for w in words if w.lower() in lowercase)
+        return _Entity(name, "concept", salience, aliases,
+                       [f"the article also writes {used} lowercase: a term, not a name"])  # fmt: skip
+    elif entry.possessive:
+        why = f"written '{name}'s': an actor"
+    else:
+        why = "a capitalised name"
+    entity = _Entity(name, "org", salience, aliases, [why])
+    if entry.owner:
+        entity.parent = entry.owner
+        entity.why.append(f"written as {entry.owner}'s {name}")
+    return entity
+
+
+def _propagate_conjuncts(art: _Article, out: dict[str, _Entity]) -> None:
+    """ "Nairobi and Mombasa": a name joined by "and"/"or" to a city is a city of that place."""
+    for _, sentence in art.sentences:
+        for left, right in re.findall(r"([A-Z][\w-]+),? (?:and|or) ([A-Z][\w-]+)", sentence):
+            for known, other in ((left, right), (right, left)):
+                a, b = out.get(known), out.get(other)
+                if a and b and a.kind == "place" and a.place and b.kind != "place":
+                    if " " in b.name or b.aliases[1:]:
+                        continue
+                    b.kind, b.place = "place", a.place
+                    b.why = [f"joined by 'and' to {a.name}, a city of {a.place}"]
+
+
+def _subject(others: Sequence[_Entity]) -> _Entity | None:
+    actors = [e for e in others if e.kind in ("org", "person") and not e.parent]
+    return max(actors, key=lambda e: e.salience, default=None)
+
+
+def _place_entities(
+    main: _Entity, entities: Sequence[_Entity], langs: Sequence[str]
+) -> list[DraftEntity]:
+    territories, _ = _cldr()
+    code = territories.get(main.name, "")
+    aliases = [DraftAlias(_stem(main.name), "CLDR en territory name")]
+    aliases += [a for a in main.aliases if a.text != main.name]
+    for lang in langs:
+        native = _locale_names(lang)[0].get(code)
+        if native and native != main.name:
+            for form in _native_forms(native, lang):
+                aliases.append(DraftAlias(form, f"CLDR {lang} territory name"))
+    out = [
+        DraftEntity(
+            main.name,
+            "place",
+            "place",
+            1.0,
+            _unique(aliases),
+            "; ".join(["the story's main place", *main.why]),
+        )  # fmt: skip
+    ]
+    cities = [e for e in entities if e.kind == "place" and e.place == main.name and e is not main]
+    city_aliases: list[DraftAlias] = []
+    for city in cities:
+        city_aliases.append(DraftAlias(city.name, f"article ({city.why[0]})"))
+    _, zone_cities = _cldr()
+    for name, (zone, where) in zone_cities.items():
+        if where != code:
+            continue
+        city_aliases.append(DraftAlias(name, f"CLDR time-zone city {zone}"))
+        for lang in langs:
+            native = _locale_names(lang)[1].get(zone)
+            if native and native != name:
+                city_aliases.append(DraftAlias(native, f"CLDR {lang} name of {zone}"))
+    if city_aliases:
+        out.append(DraftEntity(f"Cities of {main.name}", "place", "place", 0.9,
+                               _unique(city_aliases), f"cities of {main.name}"))  # fmt: skip
+    institutions = [e for e in entities if e.kind == "institution" and main.name in _places_of(e)]
+    for inst in institutions:
+        out.append(DraftEntity(inst.name, "institution", "place", 0.9, _unique(inst.aliases),
+                               f"an institution of {main.name}: {'; '.join(inst.why)}"))  # fmt: skip
+    return out
+
+
+def _places_of(entity: _Entity) -> set[str]:
+    return (
+        {entity.place}
+        | {a.text for a in entity.aliases if a.text in _cldr()[0]}
+        | (set(re.split(r"[-–/ ]+", entity.name)) & set(_cldr()[0]))
+    )
+
+
+def _native_forms(native: str, lang: str) -> list[str]:
+    """A CLDR name as the matcher should see it: inflections may follow in scripts that
+    attach them (Urdu -ی, Bengali -ের, Hindi -ी), not in CJK (no word boundaries)."""
+    if any("\u2e80" <= c <= "\u9fff" or "\uac00" <= c <= "\ud7af" for c in native):
+        return [native]
+    if len(native) >= 5:
+        return [f"{native}*"]
+    forms = [native]
+    if lang in ("ur", "fa") and not native.endswith("ی"):
+        forms.append(native + "ی")  # the adjective: چین → چینی
+    if lang == "ar":
+        forms.append(native + "ي")
+    return forms
+
+
+def _subject_entities(
+    art: _Article,
+    subject: _Entity,
+    others: Sequence[_Entity],
+    main: _Entity | None,
+    langs: Sequence[str],
+    skipped: list[str],
+) -> list[DraftEntity]:
+    chosen: list[tuple[_Entity, float, str]] = [
+        (subject, 1.0, "the story's subject: " + _salience(subject))
+    ]
+    for other in others:
+        if other is subject or other.kind in ("place", "institution", "concept"):
+            continue
+        relation = _unit_relation(art, other.name, subject.name)
+        if relation:
+            other.parent = subject.name
+            appositive = not other.name.startswith(subject.name + " ")
+            if appositive and main is not None and _describes_place(art, other.name, main):
+                other.implies.append("place")
+                relation += f"; described with {main.name} in the same clause"
+            chosen.append((other, 1.0, f"a unit of {subject.name}: {relation}"))
+        elif other.kind == "org" and (
+            other.name.split()[-1].lower() in _ORG_HEADS
+            or other.aliases[1:]
+            or (
+                "actor" in other.why[0] and other.salience >= 2 + (3 if _in_lead(art, other) else 0)
+            )
+        ):
+            chosen.append(
+                (other, 0.8, f"another organisation acting in the story: {_salience(other)}")
+            )
+        elif other.kind == "person" and other.salience >= 2:
+            chosen.append((other, 0.8, "a person of the story"))
+        else:
+            skipped.append(f"{other.name}: {other.kind}, too rarely named ({_salience(other)})")
+    out = []
+    for entity, weight, why in chosen[:MAX_SUBJECT_ENTITIES]:
+        aliases = [DraftAlias(_stem(a.text) if a.source == "article" else a.text, a.source)
+                   for a in entity.aliases]  # fmt: skip
+        if " " not in entity.name and entity.name.lower() not in art.words:
+            aliases += [
+                DraftAlias(form, f"{lang} transliteration by rule")
+                for form, lang in transliterations(entity.name, langs)
+            ]
+        out.append(DraftEntity(entity.name, entity.kind, "subject", weight, _unique(aliases),
+                               f"{why}; kind {entity.kind} ({'; '.join(entity.why)})",
+                               tuple(entity.implies)))  # fmt: skip
+    return out
+
+
+def _elsewhere(main: _Entity, places: Sequence[_Entity], langs: Sequence[str]) -> DraftEntity:
+    """Every other country (CLDR), so that a unit's implied place is voided where the item
+    names another country ("Beta Kenya" is not Beta's home market when Uganda is named)."""
+    territories, _ = _cldr()
+    story = {territories[p.name] for p in places if p.name in territories}
+    aliases = []
+    for name, code in territories.items():
+        if code in story or code.isdigit() or len(code) != 2:
+            continue
+        aliases.append(DraftAlias(_stem(name) if " " not in name else name, "CLDR en"))
+        for lang in langs:
+            native = _locale_names(lang)[0].get(code)
+            if native:
+                aliases += [DraftAlias(f, f"CLDR {lang}") for f in _native_forms(native, lang)]
+    return DraftEntity("Other countries", "place", "elsewhere", 1.0, _unique(aliases),
+                       f"countries other than the story's: void what a unit implies about {main.name}")  # fmt: skip
+
+
+def _business_words(chosen: Sequence[DraftEntity], subject: _Entity | None) -> list[DraftAlias]:
+    """ "Acme Cloud", "Acme Pay": what a unit's name adds to its parent's is its line of
+    business, a topic of the story."""
+    if subject is None:
+        return []
+    out = []
+    for entity in chosen:
+        if entity.name.startswith(subject.name + " "):
+            rest = entity.name[len(subject.name) + 1 :].lower()
+            if rest not in _GENERIC and rest not in _ORG_HEADS:
+                out.append(DraftAlias(rest, f"article (the business of the unit {entity.name})"))
+    return out
+
+
+def _in_lead(art: _Article, entity: _Entity) -> bool:
+    entry = art.names.get(entity.name)
+    return bool(entry and entry.lead)
+
+
+def _salience(entity: _Entity) -> str:
+    return f"salience {entity.salience:g} (mentions, +3 in the lead)"
+
+
+def _unit_relation(art: _Article, name: str, parent: str) -> str:
+    """How the article ties ``name`` to ``parent``, or "" when it does not."""
+    if name.startswith(parent + " "):
+        return f"its name extends {parent}"
+    n, p = re.escape(name), re.escape(parent)
+    patterns = (
+        (rf"{n},? (?:\w+ ){{0,3}}?{p}['’]s\b", f"'{name}, ... {parent}'s ...'"),
+        (rf"{p}['’]s (?:[\w-]+ ){{0,3}}{n}\b", f"'{parent}'s ... {name}'"),
+        (rf"{n},? (?:a |an |the )?(?:[\w-]+ )?(?:{_UNIT_WORDS}) of {p}", f"'{name}, a unit of {parent}'"),
+        (rf"{p}-(?:owned|backed|controlled) {n}", f"'{parent}-owned {name}'"),
+        (rf"{n} (?:is|was|has been) (?:owned|acquired|bought|controlled) by {p}", f"'owned by {parent}'"),
+    )  # fmt: skip
+    for pattern, why in patterns:
+        if re.search(pattern, art.text):
+            return f"the article writes {why}"
+    return ""
+
+
+def _describes_place(art: _Article, name: str, main: _Entity) -> bool:
+    """Is the main place (or its adjective) named in the clause that describes ``name``?"""
+    forms = {a.text for a in main.aliases} | {main.name}
+    for _, sentence in art.sentences:
+        at = sentence.find(name)
+        if at < 0:
+            continue
+        clause = re.split(r"[;:]", sentence[at:])[0]
+        if any(re.search(rf"\b{re.escape(f)}\b", clause) for f in forms):
+            return True
+    return False
+
+
+def _topics(
+    art: _Article,
+    entities: Sequence[DraftEntity],
+    concepts: Sequence[_Entity],
+    business: Sequence[DraftAlias],
+) -> list[DraftTopic]:
+    """The article's vocabulary. Its domain words are the content words it repeats that also
+    combine with many different words (a keyword graph's hubs: "data" in data centres, data
+    security, data protection); its key phrases are the pairs built on those hubs, compounds,
+    acronym expansions and capitalised terms the article also writes lowercase."""
+    named = {w.lower() for e in entities for a in e.aliases for w in a.text.strip("*").split()}
+    named = {w for w in named if w not in {b.text for b in business}}
+    hubs = _hub_words(art, named)
+    phrases: list[DraftAlias] = list(business)
+    for concept in concepts:
+        phrases += [DraftAlias(a.text, f"{a.source}; {concept.why[0]}") for a in concept.aliases]
+    for acronym, expansion in art.expansions.items():
+        phrases += [DraftAlias(expansion, "article (an acronym's expansion)"),
+                    DraftAlias(acronym, f"article (the acronym of {expansion})")]  # fmt: skip
+    for word in sorted(art.words, key=lambda w: (-art.words[w], w)):
+        parts = word.split("-")
+        if (
+            len(parts) == 2
+            and all(p.isalpha() for p in parts)
+            and not _generic_words(word)
+            and (set(parts) & set(hubs) or not any(p in _GENERIC for p in parts))
+        ):
+            phrases.append(DraftAlias(word, "article (a compound term)"))
+    hub_families = {_family(h.rstrip("*")): h for h in hubs}
+    pairs = [
+        (p, c) for p, c in art.phrases.items()
+        if not any(w in _GENERIC or w in named for w in p.split())
+    ]  # fmt: skip
+    pairs.sort(
+        key=lambda pc: (-sum(_family(w) in hub_families for w in pc[0].split()), -pc[1], pc[0])
+    )
+    for pair, count in pairs[:MAX_KEY_PHRASES]:
+        hub = next(
+            (hub_families[_family(w)] for w in pair.split() if _family(w) in hub_families), ""
+        )
+        if not hub and count < 2:
+            break
+        why = f"a phrase of the domain word {hub!r}" if hub else "a phrase of two content words"
+        phrases.append(DraftAlias(_stem_phrase(pair), f"article ({why})"))
+    topics = []
+    if phrases:
+        topics.append(DraftTopic("Key phrases of the article", "topic", 0.9,
+                                 tuple(_unique(_spellings(phrases))),
+                                 "domain phrases: acronym expansions, compounds, phrases of domain words"))  # fmt: skip
+    if hubs:
+        domain = [DraftAlias(_stem(w), f"article ({why})") for w, why in hubs.items()]
+        topics.append(DraftTopic("Domain words", "topic", 0.6,
+                                 tuple(_unique(_spellings(domain))),
+                                 "words the article repeats in many phrases (weaker: each alone is common)"))  # fmt: skip
+    return topics
+
+
+def _hub_words(art: _Article, named: set[str]) -> dict[str, str]:
+    """Content words (as stem families: technology, technological) used at least twice with
+    at least three different neighbours: the hubs of the article's word graph."""
+    neighbours: dict[str, set[str]] = {}
+    members: dict[str, Counter[str]] = {}
+    for word, count in art.words.items():
+        if word not in named and "-" not in word:
+            members.setdefault(_family(word), Counter())[word] += count
+    pairs = [p.split() for p in art.phrases]
+    pairs += [w.split("-") for w in art.words if w.count("-") == 1 and all(w.split("-"))]
+    for first, second in pairs:
+        neighbours.setdefault(_family(first), set()).add(_family(second))
+        neighbours.setdefault(_family(second), set()).add(_family(first))
+    hubs: dict[str, tuple[int, str]] = {}
+    for family, words in members.items():
+        count, near = sum(words.values()), neighbours.get(family, set())
+        word = words.most_common(1)[0][0]
+        if count < 2 or len(near) < 3 or any(w in _GENERIC for w in words):
+            continue
+        if len(family) < 4 and not word.isupper():
+            continue
+        form = word if len(words) == 1 else f"{family}*"
+        form = _stem(form) if not form.endswith("*") else form
+        hubs[form] = (
+            len(near),
+            f"{count} times as {', '.join(sorted(words))}, beside {len(near)} different words",
+        )
+    ranked = sorted(hubs.items(), key=lambda kv: -kv[1][0])[:MAX_DOMAIN_WORDS]
+    return {form: why for form, (_, why) in ranked}
+
+
+def _family(word: str) -> str:
+    """A crude English stem: the word less a derivational or plural ending, if 5+ letters stay."""
+    if word.isupper():
+        return word.lower()
+    lower = word.lower()
+    for ending in ("ically", "ical", "ies", "ing", "ed", "es", "al", "y", "s"):
+        if lower.endswith(ending) and len(lower) - len(ending) >= 5:
+            return lower[: -len(ending)]
+    return lower
+
+
+def _generic_words(phrase: str) -> bool:
+    words = [w.strip("-") for w in re.split(r"[\s-]+", phrase.lower()) if w]
+    return all(
+        w in _GENERIC or w in _FUNCTION or len(w) < 3 and not w.isupper() for w in words
+    ) or (phrase.split()[-1].lower() in _GENERIC and phrase.split()[0].lower() in _GENERIC)
+
+
+def _spellings(phrases: Iterable[DraftAlias]) -> list[DraftAlias]:
+    """British and American spellings of each phrase (centre/center, -ise/-ize)."""
+    out = []
+    for alias in phrases:
+        out.append(alias)
+        for a, b in _SPELLINGS:
+            if re.search(a, alias.text):
+                out.append(
+                    DraftAlias(re.sub(a, b, alias.text), f"spelling variant of {alias.text!r}")
+                )
+    return out
+
+
+_SPELLINGS = (
+    (r"(?<=[a-z]{2})center", "centre"),
+    (r"(?<=[a-z]{2})centre", "center"),
+    (r"(?<=[a-z]{4})iz(?=e|ation|ing)", "is"),
+    (r"(?<=[a-z]{4})isation", "ization"),
+)
+
+
+def _stem(name: str) -> str:
+    """Plurals and inflections may follow a long single lowercase-able word."""
+    if " " in name or name.isupper() or len(name) < 5 or not name.isascii():
+        return name
+    base = name[:-1] if name.endswith("s") and not name.endswith("ss") else name
+    return f"{base}*"
+
+
+def _stem_phrase(pair: str) -> str:
+    first, second = pair.split()
+    base = second[:-1] if second.endswith("s") and not second.endswith("ss") else second
+    return f"{first} {base}*" if len(base) >= 4 else pair
+
+
+def _unique(aliases: Iterable[DraftAlias]) -> list[DraftAlias]:
+    seen: dict[str, DraftAlias] = {}
+    for alias in aliases:
+        key = normalize(alias.text.strip("=*"))
+        if key and key not in seen:
+            seen[key] = alias
+    return list(seen.values())
+
+
+def _rules(
+    entities: Sequence[DraftEntity], topics: Sequence[DraftTopic], subject: _Entity | None,
+    main: _Entity | None,
+) -> list[DraftRule]:  # fmt: skip
+    groups = {e.group for e in entities} | {t.group for t in topics}
+    rules = []
+    if {"subject", "place"} <= groups and subject and main:
+        rules.append(DraftRule(f"{subject.name} in or with {main.name}", "direct",
+                               ("subject", "place"), 1.0,
+                               "direct: the story's actors together with its place"))  # fmt: skip
+    if {"place", "topic"} <= groups and main:
+        rules.append(DraftRule(f"{main.name} and the story's topics", "thread", ("place", "topic"),
+                               0.85, "same thread: the place with the story's vocabulary"))  # fmt: skip
+    if not rules:  # nothing to pair: the strongest single group, a curator must refine it
+        group = "subject" if "subject" in groups else next(iter(sorted(groups)), "")
+        if group:
+            rules.append(DraftRule(f"{group} alone", "direct", (group,), 1.0,
+                                   "only one kind of evidence could be drafted"))  # fmt: skip
+    return rules
+
+
+# ---------------------------------------------------------------------- TOML
+
+
+def to_toml(result: Draft) -> str:
+    lines = [
+        f"# Draft profile for seed {result.seed_id!r}, written by `followup seed draft` from the",
+        "# article alone (pipeline/drafting.py). Format: see seeds/pakistan-alibaba-2026.toml.",
+        "# Review the aliases, weights and rules; every choice below says why it was made.",
+    ]
+    lines += [f"# note: {note}" for note in result.notes]
+    lines += [f"# left out: {why}" for why in result.skipped]
+    lines += ["", "[profile]", f"threshold = {THRESHOLD}"]
+    for entity in result.entities:
+        lines += ["", f"# {entity.why}"]
+        lines += [f"#   {a.text!r}: {a.source}" for a in entity.aliases]
+        lines += [
+            "[[entity]]",
+            f"name = {_toml_str(entity.name)}",
+            f"group = {_toml_str(entity.group)}",
+            f"weight = {entity.weight}",
+            f"aliases = [{', '.join(_toml_str(a.text) for a in entity.aliases)}]",
+        ]
+        if entity.implies:
+            implied = ", ".join(
+                f'{{ group = {_toml_str(g)}, weight = 0.8, unless = ["elsewhere"] }}'
+                for g in entity.implies
+            )
+            lines.append(f"implies = [{implied}]")
+    for topic in result.topics:
+        lines += ["", f"# {topic.why}"]
+        lines += [f"#   {a.text!r}: {a.source}" for a in topic.phrases]
+        lines += [
+            "[[topic]]",
+            f"name = {_toml_str(topic.name)}",
+            f"group = {_toml_str(topic.group)}",
+            f"weight = {topic.weight}",
+            f"phrases = [{', '.join(_toml_str(a.text) for a in topic.phrases)}]",
+        ]
+    for rule in result.rules:
+        lines += [
+            "",
+            f"# {rule.why}",
+            "[[rule]]",
+            f"name = {_toml_str(rule.name)}",
+            f"kind = {_toml_str(rule.kind)}",
+            f"all = [{', '.join(_toml_str(g) for g in rule.groups)}]",
+            f"weight = {rule.weight}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def draft_profile_toml(article_text: str, seed_id: str) -> str:
+    """The drafted profile of an article, as TOML with its explanations as comments."""
+    try:
+        return to_toml(draft(clean_article(article_text), seed_id))
+    finally:
+        _CACHE.save()
+
+
+def clean_article(text: str) -> str:
+    """Markup stripped, line breaks kept (they separate the title and paragraphs)."""
+    text = re.sub(r"\s*[—–]\s*", ", ", text[:MAX_DRAFT_CHARS])  # a dash joins no compound
+    return "\n".join(clean(line) for line in text.splitlines())
+
+
+def _toml_str(value: str) -> str:
+    """A TOML basic string (JSON string escapes are valid TOML)."""
+    return json.dumps(value, ensure_ascii=False)
