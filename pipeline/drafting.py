@@ -34,7 +34,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 
@@ -48,6 +48,11 @@ NEWS_LANGUAGES = ("ar", "bn", "de", "es", "fa", "fr", "hi", "ja", "ko", "pt", "r
 MAX_SUBJECT_ENTITIES = 8
 MAX_KEY_PHRASES = 24
 MAX_DOMAIN_WORDS = 10
+# A key phrase ("data centres") is strong evidence of the story's thread; a domain word
+# ("digital") weaker, but with the place in a headline it must still reach the threshold from
+# a summary: 0.8 x 0.75 (summary) x 0.85 (thread rule) = 0.51.
+KEY_PHRASE_WEIGHT = 0.9
+DOMAIN_WORD_WEIGHT = 0.8
 
 # Words that start a sentence or a clause and are not names (a capital tells nothing there).
 _FUNCTION = frozenset(
@@ -85,7 +90,7 @@ _GENERIC = frozenset(
     traditional transaction two upgrading urgent value vast viewed vital volumes way wave week
     well western whole world year years young infrastructure regarding localized localised
     necessary already allowing persistent physical advanced ultimate youth tangible senior
-    robust remain population legal international integrate integrating dominate dominates
+    robust remain population legal sized international integrate integrating dominate dominates
     approach benefit benefits better biggest central certain close common complete consider
     early economic economy effort efforts english enhance ensure entire especially every
     example expert experts external full general good great help high higher hold increasing
@@ -253,6 +258,9 @@ def _read_sentence(art: _Article, offset: int, sentence: str, inner: set[str]) -
                 run_start += 1
             if not words:
                 continue
+        titled = False
+        while len(words) > 1 and words[0].lower() in _TITLES:
+            words, titled, run_start = words[1:], True, run_start + 1
         owner = ""
         # "Kenya's Treasury": the possessor is its own name, the rest a name it owns
         for i, word in enumerate(words[:-1]):
@@ -268,6 +276,7 @@ def _read_sentence(art: _Article, offset: int, sentence: str, inner: set[str]) -
             continue
         if owner:
             entry.owner = owner
+        entry.after_title = entry.after_title or titled
         before = tokens[run_start - 1][1].lower() if run_start else ""
         if before in _TITLES:
             entry.after_title = True
@@ -295,6 +304,8 @@ def _capital_runs(sentence: str, tokens: Sequence[tuple[int, str]]) -> Iterable[
         j = i + 1
         while j < len(tokens) and joined(j):
             word = tokens[j][1]
+            if word.lower() in _TITLES:  # "Acme CEO Jane Doe": an organisation, then a person
+                break
             if _capitalised(word) and (not _possessive(tokens[j - 1][1]) or j - i == 1):
                 j += 1
             elif (
@@ -600,16 +611,34 @@ def _chunks(word: str) -> list[str]:
     return out
 
 
+# Arabic and Persian name elements keep their own spelling in Urdu, whatever the Latin
+# letters suggest (Ali is علی, not الی), and a name built on one is written apart from the rest.
+_URDU_NAME_ELEMENTS = {
+    "abdul": "عبدال", "ahmad": "احمد", "ahmed": "احمد", "ali": "علی", "aziz": "عزیز",
+    "hassan": "حسن", "hussain": "حسین", "khan": "خان", "mohammad": "محمد",
+    "muhammad": "محمد", "omar": "عمر", "osman": "عثمان", "rahman": "رحمان", "raza": "رضا",
+    "shah": "شاہ", "umar": "عمر", "usman": "عثمان",
+}  # fmt: skip
+
+
 def _to_urdu(word: str) -> list[str]:
     """Urdu leaves short vowels unwritten and English spelling does not say which "a" is
     short: the fully written form, and for a word that starts with a consonant the form
-    without its first "a" (Karim: کریم)."""
+    without its first "a" (Karim: کریم). A name that starts with an Arabic name element is
+    also written as that element and the rest (Alimar: علی مار)."""
     chunks = _chunks(word)
     if not chunks:
         return []
     forms = [_urdu_letters(chunks, skip=-1)]
     if chunks[0] not in "aeiou" and len(chunks) > 3 and chunks[1] == "a":
         forms.append(_urdu_letters(chunks, skip=1))
+    lower = word.lower()
+    if lower in _URDU_NAME_ELEMENTS:
+        forms.insert(0, _URDU_NAME_ELEMENTS[lower])
+    for element, spelling in _URDU_NAME_ELEMENTS.items():
+        rest = lower[len(element) :]
+        if lower.startswith(element) and len(rest) >= 3 and _chunks(rest):
+            forms.append(f"{spelling} {_urdu_letters(_chunks(rest), skip=-1)}")
     return forms
 
 
@@ -926,14 +955,21 @@ def _subject_entities(
     for other in others:
         if other is subject or other.kind in ("place", "institution", "concept"):
             continue
-        relation = _unit_relation(art, other.name, subject.name)
+        relation, role = _unit_relation(art, other.name, subject.name)
         if relation:
             other.parent = subject.name
+            if role == "product":
+                other.kind = "product"
             appositive = not other.name.startswith(subject.name + " ")
-            if appositive and main is not None and _describes_place(art, other.name, main):
+            if appositive and role != "parent" and main and _describes_place(art, other.name, main):
                 other.implies.append("place")
                 relation += f"; described with {main.name} in the same clause"
-            chosen.append((other, 1.0, f"a unit of {subject.name}: {relation}"))
+            tie = (
+                f"the parent of {subject.name}"
+                if role == "parent"
+                else f"a {role} of {subject.name}"
+            )
+            chosen.append((other, 1.0, f"{tie}, so in its group: {relation}"))
         elif other.kind == "org" and (
             other.name.split()[-1].lower() in _ORG_HEADS
             or other.aliases[1:]
@@ -944,8 +980,11 @@ def _subject_entities(
             chosen.append(
                 (other, 0.8, f"another organisation acting in the story: {_salience(other)}")
             )
-        elif other.kind == "person" and other.salience >= 2:
-            chosen.append((other, 0.8, "a person of the story"))
+        elif other.kind == "person" and _officer_of(art, other.name, subject.name):
+            officer = _officer_of(art, other.name, subject.name)
+            chosen.append((other, 1.0, f"a person of {subject.name}: {officer}"))
+        elif other.kind == "person" and other.salience >= 5:
+            chosen.append((other, 0.8, f"a person acting in the story: {_salience(other)}"))
         else:
             skipped.append(f"{other.name}: {other.kind}, too rarely named ({_salience(other)})")
     out = []
@@ -988,11 +1027,18 @@ def _business_words(chosen: Sequence[DraftEntity], subject: _Entity | None) -> l
         return []
     out = []
     for entity in chosen:
-        if entity.name.startswith(subject.name + " "):
+        if entity.name.startswith(subject.name + " ") and entity.kind in ("org", "product"):
             rest = entity.name[len(subject.name) + 1 :].lower()
-            if rest not in _GENERIC and rest not in _ORG_HEADS:
+            if " " not in rest and rest not in _GENERIC and rest not in _ORG_HEADS:
                 out.append(DraftAlias(rest, f"article (the business of the unit {entity.name})"))
     return out
+
+
+def _officer_of(art: _Article, person: str, subject: str) -> str:
+    """ "Acme CEO Jane Doe", "Acme's founder Jane Doe": the article's own words, or ""."""
+    pattern = rf"{re.escape(subject)}(?:['’]s)? (?:[\w-]+ ){{0,2}}{re.escape(person)}"
+    found = re.search(pattern, art.text)
+    return f"the article writes '{found.group(0)}'" if found else ""
 
 
 def _in_lead(art: _Article, entity: _Entity) -> bool:
@@ -1004,22 +1050,38 @@ def _salience(entity: _Entity) -> str:
     return f"salience {entity.salience:g} (mentions, +3 in the lead)"
 
 
-def _unit_relation(art: _Article, name: str, parent: str) -> str:
-    """How the article ties ``name`` to ``parent``, or "" when it does not."""
+_PRODUCT_NOUNS = frozenset(
+    "app application brand card device model platform product service wallet".split()
+)
+_PARENT_NOUNS = frozenset("parent owner shareholder investor backer".split())
+
+
+def _unit_relation(art: _Article, name: str, parent: str) -> tuple[str, str]:
+    """How the article ties ``name`` to ``parent`` and the role it gives ``name`` ("unit",
+    "product" or "parent": "Beta, Acme's payments app" is a product), or ("", "")."""
     if name.startswith(parent + " "):
-        return f"its name extends {parent}"
+        return f"its name extends {parent}", "unit"
     n, p = re.escape(name), re.escape(parent)
     patterns = (
-        (rf"{n},? (?:\w+ ){{0,3}}?{p}['’]s\b", f"'{name}, ... {parent}'s ...'"),
-        (rf"{p}['’]s (?:[\w-]+ ){{0,3}}{n}\b", f"'{parent}'s ... {name}'"),
-        (rf"{n},? (?:a |an |the )?(?:[\w-]+ )?(?:{_UNIT_WORDS}) of {p}", f"'{name}, a unit of {parent}'"),
-        (rf"{p}-(?:owned|backed|controlled) {n}", f"'{parent}-owned {name}'"),
-        (rf"{n} (?:is|was|has been) (?:owned|acquired|bought|controlled) by {p}", f"'owned by {parent}'"),
+        (rf"{n},? (?:a |an |the )?{p}['’]s ((?:[\w-]+ ){{0,3}}[\w-]+)", f"'{name}, {parent}'s ...'"),
+        (rf"{p}['’]s ((?:[\w-]+ ){{0,3}}){n}\b", f"'{parent}'s ... {name}'"),
+        (rf"{n},? (?:a |an |the )?(?:[\w-]+ )?({_UNIT_WORDS}) of {p}", f"'{name}, a unit of {parent}'"),
+        (rf"{p}-(owned|backed|controlled) {n}", f"'{parent}-owned {name}'"),
+        (rf"{n} (?:is|was|has been) (owned|acquired|bought|controlled) by {p}", f"'owned by {parent}'"),
     )  # fmt: skip
     for pattern, why in patterns:
-        if re.search(pattern, art.text):
-            return f"the article writes {why}"
-    return ""
+        found = re.search(pattern, art.text)
+        if found:
+            words = {w.lower() for w in re.findall(r"[\w-]+", found.group(1))}
+            role = (
+                "parent"
+                if words & _PARENT_NOUNS
+                else "product"
+                if words & _PRODUCT_NOUNS
+                else "unit"
+            )
+            return f"the article writes {why}", role
+    return "", ""
 
 
 def _describes_place(art: _Article, name: str, main: _Entity) -> bool:
@@ -1045,7 +1107,14 @@ def _topics(
     combine with many different words (a keyword graph's hubs: "data" in data centres, data
     security, data protection); its key phrases are the pairs built on those hubs, compounds,
     acronym expansions and capitalised terms the article also writes lowercase."""
-    named = {w.lower() for e in entities for a in e.aliases for w in a.text.strip("*").split()}
+    # words of the story's names that the article never writes as ordinary words
+    named = {
+        w.lower()
+        for e in entities
+        for a in e.aliases
+        for w in a.text.strip("*").split()
+        if w.lower() not in art.words
+    }
     named = {w for w in named if w not in {b.text for b in business}}
     hubs = _hub_words(art, named)
     phrases: list[DraftAlias] = list(business)
@@ -1071,25 +1140,36 @@ def _topics(
     pairs.sort(
         key=lambda pc: (-sum(_family(w) in hub_families for w in pc[0].split()), -pc[1], pc[0])
     )
-    for pair, count in pairs[:MAX_KEY_PHRASES]:
+    pairs = [(p, c) for p, c in pairs if _noun_phrase(p, c, hub_families)]
+    for pair, _count in pairs[:MAX_KEY_PHRASES]:
         hub = next(
             (hub_families[_family(w)] for w in pair.split() if _family(w) in hub_families), ""
         )
-        if not hub and count < 2:
-            break
         why = f"a phrase of the domain word {hub!r}" if hub else "a phrase of two content words"
         phrases.append(DraftAlias(_stem_phrase(pair), f"article ({why})"))
     topics = []
     if phrases:
-        topics.append(DraftTopic("Key phrases of the article", "topic", 0.9,
+        topics.append(DraftTopic("Key phrases of the article", "topic", KEY_PHRASE_WEIGHT,
                                  tuple(_unique(_spellings(phrases))),
                                  "domain phrases: acronym expansions, compounds, phrases of domain words"))  # fmt: skip
     if hubs:
-        domain = [DraftAlias(_stem(w), f"article ({why})") for w, why in hubs.items()]
-        topics.append(DraftTopic("Domain words", "topic", 0.6,
+        domain = [DraftAlias(w, f"article ({why})") for w, why in hubs.items()]
+        topics.append(DraftTopic("Domain words", "topic", DOMAIN_WORD_WEIGHT,
                                  tuple(_unique(_spellings(domain))),
                                  "words the article repeats in many phrases (weaker: each alone is common)"))  # fmt: skip
     return topics
+
+
+_ADJECTIVE = re.compile(r"(?:al|ic|ive|ous|ile|ent|ant|ary|less|ful|able|ible)$")
+
+
+def _noun_phrase(pair: str, count: int, hubs: Mapping[str, str]) -> bool:
+    """A pair that reads as a term: seen twice, or two hubs, or a hub modifying the next word
+    ("data centres"), or an adjective before a hub ("mobile money"); not "handles money"."""
+    first, second = (_family(w) in hubs for w in pair.split())
+    if count >= 2 or first:
+        return True
+    return second and bool(_ADJECTIVE.search(pair.split()[0]))
 
 
 def _hub_words(art: _Article, named: set[str]) -> dict[str, str]:
@@ -1164,7 +1244,7 @@ _SPELLINGS = (
 
 def _stem(name: str) -> str:
     """Plurals and inflections may follow a long single lowercase-able word."""
-    if " " in name or name.isupper() or len(name) < 5 or not name.isascii():
+    if " " in name or name.isupper() or len(name) < 5 or not name.isascii() or name[-1] == "*":
         return name
     base = name[:-1] if name.endswith("s") and not name.endswith("ss") else name
     return f"{base}*"
