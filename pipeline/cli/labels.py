@@ -21,11 +21,11 @@ from pipeline import tuning
 from pipeline.cli.common import config_option, die, settings_from
 from pipeline.config import SeedSettings, Settings
 from pipeline.matching import Matcher
-from pipeline.profile import profile_for_seed
+from pipeline.profile import draft_profile_toml, profile_for_seed
 from pipeline.types import MatchResult
 
 if TYPE_CHECKING:  # the database layer loads only when a command needs it
-    from pipeline.storage.review import ReviewQueries
+    from pipeline.storage.review import ReviewQueries, StoredCase
 
 DEFAULT_THRESHOLD = 0.5  # the profile format's own default
 SWEEP = tuple(round(0.05 * n, 2) for n in range(4, 20))  # 0.20 … 0.95
@@ -176,6 +176,8 @@ class Tuned:
     disappear: list[tuning.Change]
     examined: int
     profile_text: str | None  # the proposed profile, when the profile changes
+    entities: list[tuple[tuning.EntityProposal, tuning.EntityPreview]]
+    entities_toml: str  # the TOML that adds them, "" when there are none
 
 
 def tune_seed(
@@ -194,6 +196,9 @@ def tune_seed(
     appear, disappear = tuning.changes(
         [(c.item_id, c.match_id, c.score, c.item) for c in stored], verdicts, proposal.threshold
     )
+    base = data if data is not None else tomllib.loads(_drafted(entry.seed))
+    now = _matcher(entry.seed, entry.seed.profile_text)
+    names = tuning.propose_entities(scored, [case.item for case in stored], base, now.match)
     return Tuned(
         entry=entry,
         proposal=proposal,
@@ -203,6 +208,38 @@ def tune_seed(
         disappear=disappear,
         examined=len(stored),
         profile_text=text,
+        entities=[(name, _preview(entry, scored, stored, base, name)) for name in names],
+        entities_toml=tuning.entities_toml(base, names) if names else "",
+    )
+
+
+def _drafted(seed: SeedSettings) -> str:
+    """The profile a seed without a profile file is matched with: drafted from its article."""
+    return draft_profile_toml(seed.article_text, seed.id)
+
+
+def _preview(
+    entry: SeedLabels,
+    scored: list[tuning.Scored],
+    stored: list[StoredCase],
+    base: dict[str, Any],
+    name: tuning.EntityProposal,
+) -> tuning.EntityPreview:
+    """Re-score, with the profile plus this one name, the items that hold the name (no
+    other item can score differently)."""
+    now = _matcher(entry.seed, entry.seed.profile_text)
+    text = tuning.dump_toml(tuning.apply_entities(base, [name]))
+    proposed = _matcher(entry.seed, text, f" (with {name.name!r})")
+    rows = [c for c in stored if tuning.names_in(c.item, name)]
+    labelled = [(c, r) for c, r in scored if tuning.names_in(c.item, name)]
+    return tuning.entity_preview(
+        [(c.item_id, c.match_id, c.score, c.item) for c in rows],
+        [now.match(c.item) for c in rows],
+        [proposed.match(c.item) for c in rows],
+        [c for c, _ in labelled],
+        [r for _, r in labelled],
+        [proposed.match(c.item) for c, _ in labelled],
+        entry.threshold,
     )
 
 
@@ -255,9 +292,21 @@ def _propose(
     help="Write the proposed profile to this new file.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the proposal as JSON.")
+@click.option(
+    "--entities-toml",
+    "as_toml",
+    is_flag=True,
+    help="Print only the TOML that adds the proposed names to the profile.",
+)
 @click.pass_context
 def tune(
-    ctx: click.Context, seed_id: str | None, days: int, limit: int, out: str | None, as_json: bool
+    ctx: click.Context,
+    seed_id: str | None,
+    days: int,
+    limit: int,
+    out: str | None,
+    as_json: bool,
+    as_toml: bool,
 ) -> None:
     """Propose a threshold and profile changes from the labels; show what they would change.
 
@@ -277,12 +326,23 @@ def tune(
         ]
     finally:
         store.engine.dispose()
-    if as_json:
+    if as_toml:
+        click.echo(_entities_toml(results), nl=False)
+    elif as_json:
         click.echo(json.dumps([_tuned_json(e, r) for e, r in results], ensure_ascii=False))
     else:
         click.echo("".join(_tuned_text(e, r) for e, r in results), nl=False)
     if out:
         _write_proposal(out, results)
+
+
+def _entities_toml(results: list[tuple[SeedLabels, Tuned | str]]) -> str:
+    chunks = []
+    for entry, result in results:
+        if isinstance(result, Tuned) and result.entities_toml:
+            target = entry.seed.profile_path or "a profile file (start from `followup seed draft`)"
+            chunks.append(f"# seed {entry.seed.id}: add to {target}\n\n{result.entities_toml}")
+    return "\n".join(chunks) or "# no names to add\n"
 
 
 def _write_proposal(out: str, results: list[tuple[SeedLabels, Tuned | str]]) -> None:
@@ -321,6 +381,25 @@ def _tuned_json(entry: SeedLabels, result: Tuned | str) -> dict[str, Any]:
         "appear": [_change_json(c) for c in result.appear],
         "disappear": [_change_json(c) for c in result.disappear],
         "notes": list(p.notes),
+        "entities": [_entity_json(name, preview) for name, preview in result.entities],
+        "entities_toml": result.entities_toml,
+    }
+
+
+def _entity_json(name: tuning.EntityProposal, preview: tuning.EntityPreview) -> dict[str, Any]:
+    return {
+        "name": name.name,
+        "kind": name.kind,
+        "entity": name.entity,
+        "group": name.group,
+        "weight": name.weight,
+        "relevant": list(name.relevant),
+        "irrelevant": list(name.irrelevant),
+        "lift": round(name.lift, 2),
+        "tied_groups": list(name.tied),
+        "would_match": [_change_json(c) for c in preview.appear],
+        "risk": [_change_json(c) for c in preview.risk],
+        "helped": list(preview.helped),
     }
 
 
@@ -355,6 +434,7 @@ def _tuned_text(entry: SeedLabels, result: Tuned | str) -> str:
             f"    {n.term!r} in {n.irrelevant_items} irrelevant matches ({_ids(n.examples)})"
             for n in p.negatives
         ]
+    lines += _entities_text(result)
     lines.append(f"  applied to the {result.examined} items stored in the period:")
     for title, rows in (("would disappear", result.disappear), ("would appear", result.appear)):
         lines.append(f"    {len(rows)} {'match' if len(rows) == 1 else 'matches'} {title}")
@@ -363,6 +443,34 @@ def _tuned_text(entry: SeedLabels, result: Tuned | str) -> str:
             lines.append(f"      … and {len(rows) - LISTED} more (--json lists them all)")
     lines.append("  nothing was applied (--out FILE writes the proposed profile)")
     return "\n".join(lines) + "\n"
+
+
+def _entities_text(result: Tuned) -> list[str]:
+    if not result.entities:
+        return []
+    lines = ["  names the relevant follow-ups bring (not in the profile yet):"]
+    for name, preview in result.entities:
+        group = name.group + "".join(f" (or {g}: the items cannot tell)" for g in name.tied)
+        what = (
+            f"alias {name.name!r} of {name.entity}"
+            if name.entity
+            else f"entity {name.name!r} (group {group}, weight {name.weight:.2f})"
+        )
+        lines.append(
+            f"    + {what}: in {len(name.relevant)} relevant and {len(name.irrelevant)} "
+            f"irrelevant matches ({name.lift:.1f}x as frequent in relevant ones)"
+        )
+        lines.append(f"        would newly match {_count(len(preview.appear), 'stored item')}")
+        lines += [f"          {_change_line(c)}" for c in preview.appear[:LISTED]]
+        risky = _count(len(preview.risk), "match")
+        lines.append(f"        would raise {risky} labelled irrelevant")
+        lines += [f"          {_change_line(c)}" for c in preview.risk[:LISTED]]
+    lines.append("  (--entities-toml prints the TOML that adds them)")
+    return lines
+
+
+def _count(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 'es' if noun.endswith('ch') else 's'}"
 
 
 def _change_line(change: tuning.Change) -> str:
