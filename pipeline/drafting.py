@@ -537,7 +537,7 @@ def _locale_from_babel(lang: str) -> list[dict[str, str]]:
 
 
 def _languages_of(codes: Iterable[str]) -> list[str]:
-    """The official languages of these territories (CLDR), then the major news languages."""
+    """The official languages of these territories (CLDR)."""
 
     def official() -> dict[str, list[str]]:
         from babel.core import get_global
@@ -550,8 +550,7 @@ def _languages_of(codes: Iterable[str]) -> list[str]:
 
     table = _CACHE.get("official", official)
     assert isinstance(table, dict)
-    langs = [lang for code in codes for lang in table.get(code, [])]
-    return list(dict.fromkeys([*langs, *NEWS_LANGUAGES]))
+    return list(dict.fromkeys(lang for code in codes for lang in table.get(code, [])))
 
 
 # ---------------------------------------------------------------------- transliteration
@@ -743,18 +742,19 @@ def draft(article: str, seed_id: str) -> Draft:
     skipped: list[str] = []
     chosen: list[DraftEntity] = []
     langs: list[str] = []
+    official: list[str] = []
     if main is not None:
         territories, _ = _cldr()
         codes = [territories[p.name] for p in places if p.name in territories]
-        langs = _languages_of(codes)
+        official = _languages_of(codes)
+        langs = list(dict.fromkeys([*official, *NEWS_LANGUAGES]))
         notes.append(
             f"the story's place is {main.name} (the most salient place); names of places are "
             f"written in {', '.join(langs)} (CLDR: the official languages of "
             f"{', '.join(p.name for p in places)} and the major news languages)"
         )
         chosen += _place_entities(main, entities, langs)
-    # the languages of the story's own countries, and those whose script has rules below
-    story_langs = [lang for lang in langs if lang not in NEWS_LANGUAGES or lang in _SCRIPT_OF]
+    story_langs = _story_languages(official)
     if subject is not None:
         chosen += _subject_entities(art, subject, others, main, story_langs, skipped)
     for e in entities:
@@ -767,9 +767,21 @@ def draft(article: str, seed_id: str) -> Draft:
     rules = _rules(chosen, topics, subject, main)
     if subject is None:
         notes.append("no organisation or person stands out: direct follow-ups need a curator")
+    letters = [c for c in article if c.isalpha()]
+    if letters and sum(c.isascii() for c in letters) < len(letters) / 2:
+        notes.append(
+            "most of the article is in a script without capital letters: names cannot be told "
+            "from words there, so its organisations and people must be added by hand"
+        )
+    written = sorted(lang for lang in story_langs if lang in _SCRIPT_OF)
     notes.append(
-        "organisation and person names in Chinese, Japanese and Arabic have no offline source: "
-        "add them by hand; Urdu, Hindi and Bengali forms are rule-based transliterations"
+        "organisation and person names in other scripts have no offline source: add them by "
+        "hand"
+        + (
+            f" ({', '.join(written)} forms below are rule-based transliterations)"
+            if written
+            else ""
+        )
     )
     return Draft(seed_id, tuple(chosen), tuple(topics), tuple(rules), tuple(notes), tuple(skipped))
 
@@ -808,12 +820,41 @@ def _classify(art: _Article) -> list[_Entity]:
                                 [kind_why], place=owner)  # fmt: skip
             continue
         out[name] = _typed(name, entry, salience, art.words)
+    if not art.text.isascii():
+        for place, (mentions, native) in _native_place_mentions(art).items():
+            place_mentions[place] += mentions
+            e = out.setdefault(place, _Entity(place, "place", 0.0, [], [], place=place))
+            e.aliases.append(DraftAlias(native, "article (a CLDR name in another language)"))
     for place, mentions in place_mentions.items():
         if place in out:
             out[place].salience += mentions
             out[place].why.append(f"named {mentions} times counting adjectives and compounds")
     _propagate_conjuncts(art, out)
     return list(out.values())
+
+
+# Languages whose CLDR country names are looked for in an article that is not in English.
+SCAN_LANGUAGES = (*NEWS_LANGUAGES, "am", "he", "id", "it", "ms", "nl", "pl", "sw", "ta", "th",
+                  "uk", "ur", "vi")  # fmt: skip
+
+
+def _native_place_mentions(art: _Article) -> dict[str, tuple[int, str]]:
+    """Countries the article names in another language or script (Urdu پاکستان, Spanish
+    México): English name -> (mentions, +3 in the lead; the form found)."""
+    territories, _ = _cldr()
+    english = {code: name for name, code in territories.items() if len(code) == 2}
+    found: dict[str, tuple[int, str]] = {}
+    for lang in SCAN_LANGUAGES:
+        for code, native in _locale_names(lang)[0].items():
+            if code not in english or native.isascii() or len(native) < 2:
+                continue
+            count = art.text.count(native)
+            if count:
+                lead = 3 if art.text.find(native) < art.lead_end else 0
+                before = found.get(english[code], (0, native))
+                if count + lead > before[0]:
+                    found[english[code]] = (count + lead, native)
+    return found
 
 
 def _territory_name(code: str) -> str:
@@ -1002,6 +1043,16 @@ def _subject_entities(
     return out
 
 
+def _story_languages(official: Sequence[str]) -> list[str]:
+    """The official languages of the story's countries; when one of them is a South Asian
+    language with transliteration rules below, the others of that family too (Urdu, Hindi
+    and Bengali outlets cover each other's region)."""
+    own = list(official)
+    if any(lang in _SCRIPT_OF for lang in own):
+        own += [lang for lang in ("ur", "hi", "bn") if lang not in own]
+    return own
+
+
 def _elsewhere(main: _Entity, places: Sequence[_Entity], langs: Sequence[str]) -> DraftEntity:
     """Every other country (CLDR), so that a unit's implied place is voided where the item
     names another country ("Beta Kenya" is not Beta's home market when Uganda is named)."""
@@ -1113,7 +1164,7 @@ def _topics(
         for e in entities
         for a in e.aliases
         for w in a.text.strip("*").split()
-        if w.lower() not in art.words
+        if w.lower() not in art.words or not w.isascii()
     }
     named = {w for w in named if w not in {b.text for b in business}}
     hubs = _hub_words(art, named)
@@ -1339,10 +1390,32 @@ def to_toml(result: Draft) -> str:
 
 def draft_profile_toml(article_text: str, seed_id: str) -> str:
     """The drafted profile of an article, as TOML with its explanations as comments."""
+    return draft_explained(article_text, seed_id)[0]
+
+
+def draft_explained(article_text: str, seed_id: str) -> tuple[str, list[str]]:
+    """The TOML and a short summary of its choices, one line each (for a terminal)."""
     try:
-        return to_toml(draft(clean_article(article_text), seed_id))
+        result = draft(clean_article(article_text), seed_id)
     finally:
         _CACHE.save()
+    return to_toml(result), summary(result)
+
+
+def summary(result: Draft) -> list[str]:
+    lines = [f"drafted {len(result.entities)} entities, {len(result.topics)} topics, "
+             f"{len(result.rules)} rules; the TOML's comments say why for each"]  # fmt: skip
+    for entity in result.entities:
+        if entity.group != "elsewhere":
+            lines.append(f"{entity.group}: {entity.name} ({entity.kind}, "
+                         f"{len(entity.aliases)} aliases): {entity.why}")  # fmt: skip
+    for topic in result.topics:
+        shown = ", ".join(a.text for a in topic.phrases[:8])
+        lines.append(f"topic: {topic.name} ({len(topic.phrases)}): {shown}")
+    for rule in result.rules:
+        lines.append(f"rule {rule.kind}: all of {', '.join(rule.groups)} ({rule.why})")
+    lines += [f"note: {note}" for note in result.notes]
+    return lines
 
 
 def clean_article(text: str) -> str:

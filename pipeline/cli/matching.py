@@ -235,13 +235,19 @@ def seed() -> None:
 @click.option("--id", "seed_id", default=None, help="Seed id (default: the file's name).")
 @click.option("--out", "out", type=click.Path(dir_okay=False), default=None, help="Write here.")
 def draft(article: str, seed_id: str | None, out: str | None) -> None:
-    """Draft a profile (TOML) from an article's text: its named entities and key phrases."""
-    from pipeline.profile import draft_profile_toml, load_profile
+    """Draft a profile (TOML) from an article alone, in any language: its entities with kinds
+    and aliases (CLDR place names, transliterations), topics and rules. Each choice is
+    explained in the TOML's comments; a summary goes to stderr."""
+    from pipeline.drafting import draft_explained
+    from pipeline.profile import load_profile
 
     text = _read_text(article)
     ident = seed_id or (Path(article).stem if article != "-" else "seed")
-    toml_text = draft_profile_toml(text, ident)
-    load_profile(toml_text, seed_id=ident, source="(draft)")  # a draft must load as written
+    toml_text, summary = draft_explained(text, ident)
+    # a draft must load as written; one that cannot says why on one line
+    load_profile(toml_text, seed_id=ident, source=f"{article} (drafted)")
+    for line in summary:
+        click.echo(f"followup: {line}", err=True)
     if out is None:
         click.echo(toml_text, nl=False)
         return
