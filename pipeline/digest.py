@@ -23,7 +23,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
 
 from pipeline import digest_chat as chat
-from pipeline.stories import Story, cluster_stories, outlet, when
+from pipeline.stories import Story, cluster_stories, language, outlet, when
 from pipeline.types import DigestMessage, FeedHealth, Match, MatchKind
 
 WebhookFormat = Literal["json", "slack", "discord"]
@@ -84,6 +84,8 @@ class StoryView:
     also: tuple[Link, ...]
     evidence: tuple[str, ...]  # "Alibaba Cloud: 阿里云"
     score: float
+    languages: tuple[str, ...] = ()  # "EN", "UR", "ZH": the lead's first
+    versions: tuple[Link, ...] = ()  # one link per language besides the lead's
 
 
 @dataclass(frozen=True)
@@ -236,7 +238,21 @@ def story_view(story: Story, ctx: DigestContext) -> StoryView:
         also=tuple(_dedupe_links(also))[:OTHER_LINKS],
         evidence=tuple(_evidence(story.matches)),
         score=max(match.score for match in story.matches),
+        languages=tuple(clean(code, 8).upper() for code in story.languages if code),
+        versions=tuple(_versions(story)),
     )
+
+
+def _versions(story: Story) -> list[Link]:
+    """The first version of the story in each language besides its lead's, with a link."""
+    seen = {language(story.lead)}
+    links = []
+    for match in story.others:
+        code = language(match)
+        if code and code not in seen and (url := safe_url(match.url)):
+            seen.add(code)
+            links.append(Link(f"{clean(code, 8).upper()}: {clean(outlet(match), 60)}", url))
+    return links
 
 
 def figures(matches: Sequence[Match], ctx: DigestContext, stories: int) -> Figures:

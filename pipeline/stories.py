@@ -13,7 +13,7 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -67,6 +67,11 @@ class Story:
     def newest(self) -> datetime:
         return when(self.lead)
 
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """Distinct languages of its matches, the lead's first ("" when unknown)."""
+        return tuple(dict.fromkeys(language(match) for match in self.matches))
+
 
 def cluster_stories(matches: Sequence[Match]) -> list[Story]:
     """Group ``matches`` into stories, newest story first. Same input, same output.
@@ -92,7 +97,7 @@ def cluster_stories(matches: Sequence[Match]) -> list[Story]:
             by_key.setdefault(key, index)
         if url:
             by_url.setdefault(url, index)
-    return [_story(group) for group in groups]
+    return fold_languages([_story(group) for group in groups])
 
 
 def story_key(title: str) -> str:
@@ -211,3 +216,130 @@ def _story(group: list[Match]) -> Story:
         others=tuple(group[1:]),
         outlets=tuple(names.values()),
     )
+
+
+# -- one event in several languages --------------------------------------------------------
+#
+# Titles in Urdu, Chinese and English share no words, so the passes above never join them.
+# What they do share is language-independent: the canonical entity names the matcher
+# found (阿里云 and علی بابا کلاؤڈ are both "Alibaba Cloud"), the topic names, the figures
+# (200 engineers, ۲۰۰ انجینئرز, 200名工程师) and the Latin-script names a non-English outlet
+# keeps as they are (CPEC, 5G, Qwen). Entities alone are not enough: a seed's follow-ups all
+# name the same few entities, and distinct news about them comes every week. So two matches
+# of the same seed are one event only when they are in different languages (within one
+# language the title passes decide), published at most FOLD_APART apart, name exactly the
+# same entities, and share a distinctive signal besides: a figure, a Latin-script name
+# beyond the matched ones, or the same topics. With a single entity, two signals.
+
+FOLD_APART = timedelta(hours=48)  # language editions of one event appear within two days
+MIN_FIGURE = 10  # 1-9 count anything ("2 firms", "3 years"): not distinctive
+YEARS = range(1900, 2100)  # the year is on every item of a year: not distinctive either
+_FIGURE = re.compile(r"\d+(?:[.,]\d+)*")
+_LATIN_NAME = re.compile(
+    r"(?<![A-Za-z0-9])(?:[A-Z][a-z]{2,}|[A-Z][A-Z0-9]+|[0-9]+[A-Z][A-Za-z]*)(?![A-Za-z0-9])"
+)
+_SENTENCE_WORDS = frozenset("The This That These And But For With From After Over Into".split())
+
+
+@dataclass(frozen=True)
+class Signature:
+    """What a match says about its event, in any language."""
+
+    entities: frozenset[str]
+    topics: frozenset[str]
+    figures: frozenset[str]
+    names: frozenset[str]  # Latin-script names besides the matched entity spans, case-folded
+
+
+def signature(match: Match) -> Signature:
+    text = unicodedata.normalize("NFKC", f"{match.title}\n{match.summary}")
+    spans = " ".join(r.matched for r in match.reasons).casefold()
+    names = {
+        word.casefold()
+        for word in _LATIN_NAME.findall(text)
+        if word not in _SENTENCE_WORDS and word.casefold() not in spans
+    }
+    return Signature(
+        entities=frozenset(r.name for r in match.reasons if r.kind == "entity"),
+        topics=frozenset(r.name for r in match.reasons if r.kind == "topic"),
+        figures=frozenset(f for f in map(_figure, _FIGURE.findall(text)) if f),
+        names=frozenset(names),
+    )
+
+
+def _figure(found: str) -> str:
+    """A figure in ASCII digits ("۲۰۰" → "200", "1,000" → "1000"), "" when not distinctive."""
+    digits = "".join(str(unicodedata.digit(c)) if c.isdigit() else c for c in found)
+    plain = digits.replace(",", "")
+    try:
+        value = float(plain)
+    except ValueError:
+        return ""
+    if value < MIN_FIGURE or (value.is_integer() and int(value) in YEARS):
+        return ""
+    return plain
+
+
+def same_event(
+    a: Match, b: Match, sa: Signature | None = None, sb: Signature | None = None
+) -> bool:
+    """Whether ``a`` and ``b`` report one event in two languages (see above)."""
+    if a.seed != b.seed or language(a) == language(b) or not (language(a) and language(b)):
+        return False
+    if abs(when(a) - when(b)) > FOLD_APART:
+        return False
+    sa, sb = sa or signature(a), sb or signature(b)
+    if not sa.entities or sa.entities != sb.entities:
+        return False
+    shared = (
+        bool(sa.figures & sb.figures),
+        bool(sa.names & sb.names),
+        bool(sa.topics) and sa.topics == sb.topics,
+    )
+    return sum(shared) >= (1 if len(sa.entities) > 1 else 2)
+
+
+def language(match: Match) -> str:
+    return (match.lang or "").split("-")[0].lower()
+
+
+def fold_languages(stories: Sequence[Story]) -> list[Story]:
+    """Stories (newest first) with the language versions of one event joined.
+
+    Each story is compared with the stories at most FOLD_APART older than it (at most
+    WINDOW of them), so the work stays O(n·k)."""
+    signatures = {m.id: signature(m) for story in stories for m in story.matches}
+    parent = list(range(len(stories)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, story in enumerate(stories):
+        for j in range(i + 1, min(len(stories), i + 1 + WINDOW)):
+            # A story's matches span up to MAX_APART: past this, none can be FOLD_APART near.
+            if story.newest - stories[j].newest > FOLD_APART + MAX_APART:
+                break
+            if root(i) != root(j) and _versions(story, stories[j], signatures):
+                parent[max(root(i), root(j))] = min(root(i), root(j))
+    joined: dict[int, list[Story]] = {}
+    for i, story in enumerate(stories):
+        joined.setdefault(root(i), []).append(story)
+    return [_joined(group) for group in joined.values()]
+
+
+def _versions(a: Story, b: Story, signatures: dict[int, Signature]) -> bool:
+    return any(
+        same_event(x, y, signatures[x.id], signatures[y.id]) for x in a.matches for y in b.matches
+    )
+
+
+def _joined(group: list[Story]) -> Story:
+    """One story of several: the newest story's lead leads, its key stays the key."""
+    if len(group) == 1:
+        return group[0]
+    matches = sorted((m for story in group for m in story.matches), key=_order)
+    lead = group[0].lead
+    return replace(_story([lead, *(m for m in matches if m.id != lead.id)]), key=group[0].key)
