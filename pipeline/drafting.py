@@ -37,6 +37,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
+from typing import Any
 
 from pipeline.text import clean, normalize
 
@@ -112,7 +113,8 @@ _ORG_HEADS = frozenset(
     """agency airlines airways association authority bank board bureau co commission committee
     company corp corporation council court department exchange federation foundation fund group
     holding holdings inc institute limited ltd ministry office organisation organization party
-    plc service services society systems technologies university""".split()
+    plc service services society systems technologies university ventures capital labs
+    partners international""".split()
 )
 _COMPASS = ("north", "south", "east", "west", "central", "southeast", "southwest", "northeast")
 _DEMONYM_ENDINGS = ("ese", "ian", "ean", "an", "ish", "i", "n", "ic")
@@ -253,7 +255,11 @@ def _read_sentence(art: _Article, offset: int, sentence: str, inner: set[str]) -
     for run_start, run_end in _capital_runs(sentence, tokens):
         words = [w for _, w in tokens[run_start:run_end]]
         if run_start == 0:
-            while words and _strip_possessive(words[0]) not in inner:
+            while (
+                words
+                and _strip_possessive(words[0]) not in inner
+                and not _name_shaped(sentence, words[0])
+            ):
                 words = words[1:]
                 run_start += 1
             if not words:
@@ -282,7 +288,8 @@ def _read_sentence(art: _Article, offset: int, sentence: str, inner: set[str]) -
             entry.after_title = True
         after = sentence[tokens[run_end - 1][0] + len(tokens[run_end - 1][1]) :]
         acronym = _ACRONYM.match(after.lstrip())
-        if acronym and _initials_fit(acronym.group(1), words):
+        # news writes foreign acronyms after translated names ("Securities Commission (CNBV)")
+        if acronym:
             entry.acronyms.add(acronym.group(1))
     _read_acronyms(art, sentence)
     _read_phrases(art, tokens)
@@ -315,10 +322,32 @@ def _capital_runs(sentence: str, tokens: Sequence[tuple[int, str]]) -> Iterable[
                 and _capitalised(tokens[j + 1][1])
             ):
                 j += 2
+            elif word == "and" and _org_after(sentence, tokens, j + 1, joined):
+                j += 2  # "Banking and Securities Commission": one name, not two
             else:
                 break
         yield i, j
         i = j
+
+
+def _org_after(sentence: str, tokens: Sequence[tuple[int, str]], k: int, joined: Any) -> bool:
+    """Does a capitalised run ending in an organisation word start at token ``k``?"""
+    while k < len(tokens) and _capitalised(tokens[k][1]) and joined(k):
+        if tokens[k][1].lower() in _ORG_HEADS:
+            return True
+        k += 1
+    return False
+
+
+def _name_shaped(sentence: str, word: str) -> bool:
+    """A sentence-initial word that is a name all the same: a capital inside it ("NuPay",
+    "M-Pesa") or an apposition after it ("Beta, Acme's app, ...")."""
+    inside = any(c.isupper() for c in word[1:]) and not word.isupper()
+    apposition = re.match(
+        rf"{re.escape(word)},\s+(?:the\s+|a\s+)?(?:[A-Z][\w-]*\s+){{0,3}}[A-Z][\w-]*['’]s\b",
+        sentence,
+    )
+    return inside or bool(apposition)
 
 
 def _capitalised(word: str) -> bool:
@@ -1211,7 +1240,7 @@ def _topics(
     return topics
 
 
-_ADJECTIVE = re.compile(r"(?:al|ic|ive|ous|ile|ent|ant|ary|less|ful|able|ible)$")
+_ADJECTIVE = re.compile(r"(?:al|ic|ive|ous|ile|\w{4}ent|\w{4}ant|ary|less|ful|able|ible)$")
 
 
 def _noun_phrase(pair: str, count: int, hubs: Mapping[str, str]) -> bool:

@@ -1,0 +1,168 @@
+"""Drafting a profile from an article alone: entities, kinds, aliases, relations, rules."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipeline.drafting import draft, draft_explained, draft_profile_toml, transliterations
+from pipeline.errors import ConfigError
+from pipeline.matching import Matcher
+from pipeline.profile import Entity, Profile, load_profile, profile_for_seed
+from pipeline.types import Item
+
+# A story the drafter was not written for: a Brazilian bank in Mexico.
+ARTICLE = """Nubank wins a full banking licence in Mexico
+
+Brazilian fintech Nubank has won a full banking licence in Mexico, opening the way for the \
+lender to take deposits from millions of Mexican savers. Nubank's shares rose in New York.
+
+Mexico's National Banking and Securities Commission (CNBV) granted the licence on Tuesday. \
+NuPay, Nubank's payments app, already serves five million customers in Mexico City and \
+Monterrey. Nubank Ventures will invest in Mexican fintech startups.
+
+"Mexico is our largest market outside Brazil," said Nubank CEO David Velez. Analysts expect \
+the licence to intensify competition in digital banking, where digital wallets and digital \
+payments are spreading fast and fintech lenders compete for savers.
+"""
+
+
+@pytest.fixture(scope="module")
+def drafted() -> Profile:
+    return load_profile(draft_profile_toml(ARTICLE, "nu"), seed_id="nu", source="draft")
+
+
+def entity(profile: Profile, name: str) -> Entity:
+    return next(e for e in profile.entities if e.name == name)
+
+
+def aliases(profile: Profile, name: str) -> set[str]:
+    return {a.text for a in entity(profile, name).aliases}
+
+
+def test_the_subject_and_its_units_form_one_group(drafted: Profile) -> None:
+    subject = {e.name for e in drafted.entities if e.group == "subject"}
+    assert {"Nubank", "NuPay", "Nubank Ventures", "David Velez"} <= subject
+    assert "Mexico" not in subject and "Brazil" not in subject
+
+
+def test_kinds_come_from_the_article_and_cldr() -> None:
+    kinds = {e.name: e.kind for e in draft(ARTICLE, "nu").entities}
+    assert kinds["Mexico"] == "place"
+    assert kinds["Nubank"] == "org"
+    assert kinds["NuPay"] == "product"  # "Nubank's payments app"
+    assert kinds["David Velez"] == "person"  # "Nubank CEO David Velez"
+    assert kinds["National Banking and Securities Commission"] == "institution"
+
+
+def test_the_main_place_has_its_names_in_other_languages_and_its_cities(
+    drafted: Profile,
+) -> None:
+    names = aliases(drafted, "Mexico")
+    assert {"México", "墨西哥", "Мексика"} <= names  # CLDR: es (official), zh, ru
+    assert "Mexican" in names  # the adjective the article uses
+    cities = aliases(drafted, "Cities of Mexico")
+    assert "Mexico City" in cities and "Ciudad de México" in cities
+    assert "Monterrey" in cities
+
+
+def test_an_acronym_in_parentheses_is_an_alias_of_its_expansion(drafted: Profile) -> None:
+    regulator = entity(drafted, "National Banking and Securities Commission")
+    assert regulator.group == "place"  # "Mexico's ...": an institution of the place
+    assert "CNBV" in {a.text for a in regulator.aliases}
+
+
+def test_a_unit_described_with_the_place_implies_it_unless_another_country_is_named() -> None:
+    article = (
+        "Acme Bank opens in Kenya\n\nAcme Bank has opened in Kenya. Beta, Acme Bank's mobile "
+        "wallet that dominates the Kenyan market, will serve its customers. Acme Bank said "
+        "Kenyan savers want mobile wallets and mobile loans, and mobile payments grow."
+    )
+    profile = load_profile(draft_profile_toml(article, "a"), seed_id="a", source="d")
+    beta = entity(profile, "Beta")
+    assert beta.group == "subject"
+    assert [(i.group, i.unless) for i in beta.implies] == [("place", ("elsewhere",))]
+    matcher = Matcher(profile)
+    assert matcher.match(Item(id="1", title="Beta doubles its users")).kind == "direct"
+    assert not matcher.match(Item(id="2", title="Beta doubles its users in Uganda")).match
+
+
+def test_direct_needs_subject_and_place_thread_needs_place_and_topic(drafted: Profile) -> None:
+    kinds = {(r.kind, r.groups) for r in drafted.rules}
+    assert kinds == {("direct", ("subject", "place")), ("thread", ("place", "topic"))}
+    matcher = Matcher(drafted)
+    assert matcher.match(Item(id="1", title="Nubank hires 500 staff in Mexico")).kind == "direct"
+    thread = matcher.match(Item(id="2", title="Mexico's digital payments double"))
+    assert thread.kind == "thread"
+    assert not matcher.match(Item(id="3", title="Nubank results beat forecasts")).match
+    assert not matcher.match(Item(id="4", title="Mexico wins the football final")).match
+
+
+def test_every_choice_is_explained_in_the_toml_and_the_summary() -> None:
+    toml_text, summary = draft_explained(ARTICLE, "nu")
+    blocks = toml_text.split("[[entity]]")[1:]
+    assert blocks and all("\nname = " in b for b in blocks)
+    before = toml_text.split("[[entity]]")
+    for head in before[:-1]:  # the lines above each entity say why and where each alias is from
+        assert "\n# " in head.rsplit("\n\n", 1)[-1]
+    assert "#   'México*': CLDR es territory name" in toml_text
+    assert "#   'CNBV': article (its acronym in parentheses)" in toml_text
+    assert any(line.startswith("subject: NuPay (product") for line in summary)
+    assert any("Nubank's" in line for line in summary)
+
+
+def test_transliterations_write_latin_names_in_south_asian_scripts() -> None:
+    found = transliterations("Kamal", ["ur", "hi", "bn"])
+    assert ("کمال", "ur") in found  # Urdu leaves the short first vowel unwritten
+    assert ("कमाल", "hi") in found
+    assert ("কামাল", "bn") in found
+    assert ("علی", "ur") in transliterations("Ali", ["ur"])  # Arabic name elements keep theirs
+    assert transliterations("CNBV", ["ur"]) == []  # acronyms are spelled letter by letter
+    assert transliterations("Kamal", ["es"]) == []  # no rules for Latin-script languages
+
+
+def test_a_story_outside_south_asia_gets_no_transliterations(drafted: Profile) -> None:
+    assert aliases(drafted, "Nubank") == {"Nubank"}
+
+
+def test_an_article_in_urdu_finds_its_country_in_cldr() -> None:
+    article = "پاکستان میں ای کامرس\n\nپاکستان میں آن لائن خریداری بڑھ رہی ہے اور پاکستان کے شہری"
+    result = draft(article, "ur")
+    assert [e.name for e in result.entities if e.group == "place"][0] == "Pakistan"
+    assert any("capital letters" in note for note in result.notes)
+
+
+def test_an_article_with_nothing_to_draft_is_one_config_error() -> None:
+    with pytest.raises(ConfigError, match="drafted"):
+        profile_for_seed("x", "only lowercase words here, nothing else", None, "config.toml")
+
+
+def test_seed_draft_on_the_command_line_prints_toml_and_explains_on_stderr(
+    tmp_path: Path,
+) -> None:
+    article = tmp_path / "nubank.txt"
+    article.write_text(ARTICLE, encoding="utf-8")
+    run = subprocess.run(
+        [sys.executable, "-m", "pipeline", "seed", "draft", str(article)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    load_profile(run.stdout, seed_id="nu", source="stdout")
+    assert "followup: subject: Nubank (org" in run.stderr
+    empty = tmp_path / "empty.txt"
+    empty.write_text("   ", encoding="utf-8")
+    bad = subprocess.run(
+        [sys.executable, "-m", "pipeline", "seed", "draft", str(empty)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert bad.returncode == 2 and bad.stdout == ""
+    assert len(bad.stderr.strip().splitlines()) == 1 and "empty.txt" in bad.stderr
