@@ -112,3 +112,63 @@ def test_the_digest_shows_one_story_listing_its_language_versions():
     assert "In EN, UR, ZH" in text and "- ZH: Xinhua: https://news.example.org/3" in text
     apart = render_digest(one_event(hours_apart=24 * 7), ctx).html
     assert "In EN, UR, ZH" not in apart and "招聘200名工程师" in apart
+
+
+# -- on the review page ------------------------------------------------------------------
+
+
+def stored(review_app):
+    """Three language versions of one event, stored as polls store them (each its own
+    story key), and the same news a week earlier."""
+    from pipeline.stories import story_key
+    from tests.fixtures_web import NOW as PAGE_NOW
+    from tests.fixtures_web import Entry, match_ids, store_matches
+
+    app = review_app()
+    week_ago = dict(ENGLISH, title="Alibaba Cloud hires 200 engineers in Karachi")
+    versions = [
+        ("http://127.0.0.1:9/dawn.xml", "en1", ENGLISH, PAGE_NOW),
+        ("http://127.0.0.1:9/bbc-urdu.xml", "ur1", URDU, PAGE_NOW - timedelta(hours=5)),
+        ("http://127.0.0.1:9/xinhua.xml", "zh1", CHINESE, PAGE_NOW - timedelta(hours=9)),
+        ("http://127.0.0.1:9/tribune.xml", "old", week_ago, PAGE_NOW - timedelta(days=7)),
+    ]
+    for feed, guid, fields, when in versions:
+        entry = Entry(
+            guid,
+            fields["title"],
+            fields["summary"],
+            lang=fields["lang"],
+            url=f"https://news.example.org/{guid}",
+            reasons=tuple((r.name, r.matched) for r in fields["reasons"]),
+            story=story_key(fields["title"]),
+        )
+        store_matches(app.store, feed, [entry], when)
+    return app, match_ids(app.store)
+
+
+def others_of(html: str, match_id: int) -> str:
+    row = re.search(
+        rf'<li class="match" id="m{match_id}".*?(?=<li class="match"|</ol>)', html, re.S
+    )
+    assert row is not None
+    found = re.search(r'<details class="others">(.*?)</details>', row.group(0), re.S)
+    return found.group(1) if found else ""
+
+
+def test_the_page_shows_the_language_versions_of_one_event_as_one_story(review_app):
+    app, ids = stored(review_app)
+    page = app.client.get("/").text
+    english = others_of(page, ids["en1"])
+    assert "2 other outlets in this story" in english
+    assert "bbc-urdu.xml" in english and "xinhua.xml" in english
+    assert '<span class="lang">zh</span>' in english
+    assert "tribune.xml" not in english  # the same news a week earlier is another story
+    urdu = others_of(page, ids["ur1"])
+    assert "dawn.xml" in urdu and "xinhua.xml" in urdu
+    assert others_of(page, ids["old"]) == ""
+
+
+def test_a_filtered_page_still_folds_in_versions_the_filter_hides(review_app):
+    app, ids = stored(review_app)
+    page = app.client.get("/?lang=zh").text
+    assert "dawn.xml" in others_of(page, ids["zh1"])

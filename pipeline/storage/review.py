@@ -46,6 +46,7 @@ _ITEM_COLUMNS = (
 )
 TIMELINE_MAX_ROWS = 200_000  # a chart needs counts, not every row of a huge database
 SIBLINGS_MAX = 500
+NEARBY_MAX = 2000  # candidates for a page's language versions: days of matches, not all
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,27 @@ class ReviewQueries:
         return {
             m.id: [o for o in by_story.get((m.seed, m.story), []) if o.id != m.id] for m in page
         }
+
+    def nearby(self, page: Sequence[types.Match], apart: timedelta) -> list[types.Match]:
+        """Matches of the page's seeds matched at most ``apart`` from the page's time span,
+        newest first (at most NEARBY_MAX): where its matches' language versions are."""
+        if not page:
+            return []
+        seeds = sorted({m.seed for m in page})
+        since = min(m.matched_at for m in page) - apart
+        until = max(m.matched_at for m in page) + apart
+        with self._read("reading nearby matches") as conn:
+            query = (
+                q.match_query(MatchFilter(), conn.dialect.name)
+                .where(
+                    s.Match.seed_id.in_(seeds),
+                    s.Match.matched_at >= since,
+                    s.Match.matched_at <= until,
+                )
+                .order_by(s.Match.matched_at.desc(), s.Match.id.desc())
+                .limit(NEARBY_MAX)
+            )
+            return [q.to_match(row) for row in conn.execute(query)]
 
     def facets(self) -> Facets:
         with self._read("reading filter values") as conn:

@@ -28,6 +28,7 @@ from pipeline.cli.review import matches_csv
 from pipeline.config import Settings
 from pipeline.storage.review import Facets, ReviewQueries
 from pipeline.storage.store import Store
+from pipeline.stories import FOLD_APART, same_event, signature
 from pipeline.types import Match
 from pipeline.web.charts import timeline_chart
 from pipeline.web.filters import PER_PAGE, FilterState, parse_filters
@@ -78,9 +79,10 @@ def _list_data(web: Web, state: FilterState) -> dict[str, Any]:
     page = web.review.matches(state.paged())
     total = web.review.count(state.filter)
     others = web.review.siblings(page)
+    versions = language_versions(page, web.review.nearby(page, 2 * FOLD_APART))
     pages = max(1, -(-total // PER_PAGE))
     return {
-        "rows": [make_row(m, others.get(m.id, ())) for m in page],
+        "rows": [make_row(m, _story_of(m, others, versions)) for m in page],
         "total": total,
         "pages": pages,
         "first": (state.page - 1) * PER_PAGE + 1 if page else 0,
@@ -88,6 +90,28 @@ def _list_data(web: Web, state: FilterState) -> dict[str, Any]:
         "facets": web.facets(),
         "entities": web.entities,
     }
+
+
+def language_versions(page: list[Match], nearby: list[Match]) -> dict[int, list[Match]]:
+    """match id → the other language versions of its event among ``nearby``: stored story
+    keys come from one language's words, so the page folds languages as digests do."""
+    signatures = {m.id: signature(m) for m in [*page, *nearby]}
+    return {
+        m.id: [
+            o
+            for o in nearby
+            if o.id != m.id and same_event(m, o, signatures[m.id], signatures[o.id])
+        ]
+        for m in page
+    }
+
+
+def _story_of(
+    match: Match, others: dict[int, list[Match]], versions: dict[int, list[Match]]
+) -> list[Match]:
+    """Its story's other matches, by key and by language, newest first, each once."""
+    found = {o.id: o for o in [*others.get(match.id, ()), *versions.get(match.id, ())]}
+    return sorted(found.values(), key=lambda o: (o.matched_at, o.id), reverse=True)
 
 
 async def label_match(request: Request) -> Response:
