@@ -308,7 +308,8 @@ def _key(key: str) -> str:
 # Names are read from the title and summary: a body also names its background.
 
 ENTITY_MIN_RELEVANT = 2  # a name in one relevant item is an anecdote, not a pattern
-ENTITY_MIN_LIFT = 2.0  # at least twice as frequent in relevant as in irrelevant items
+ENTITY_MIN_LIFT = 1.5  # clearly more frequent in relevant than in irrelevant items
+LIFT_PRIOR = 2.0
 ENTITY_MAX_PROPOSALS = 8
 ENTITY_EXAMINED = 200  # best-ranked forms checked against the whole period, at most
 # A form found in more than this share of the stored items of its script is a common word
@@ -320,11 +321,13 @@ BACKGROUND_MIN_ITEMS = 50
 LEARNED_WEIGHT_FACTOR = 0.8
 NAME_MAX_WORDS = 4
 CJK_NAME_CHARS = (2, 6)
-# Function words that never start or end a name, per language family (not story words).
+# Function and calendar words that never start or end a name, per language (not story words).
 _EDGE_WORDS = frozenset(
     # English
     "a an the and or of in on at to for from by with as is are was were be its it his her "
     "their our this that these those new after before over under says said amid via vs "
+    "monday tuesday wednesday thursday friday saturday sunday january february march april "
+    "may june july august september october november december "
     # Urdu and Arabic
     "میں کے کی کا کو نے سے پر اور ہے ہیں تھا تھی گا گی گے کہ یہ وہ بھی لیے ساتھ بعد ایک کر "
     "کیا کرے کریں گیا جس جو ان اس في من على إلى عن مع أن هذا هذه التي الذي "
@@ -431,8 +434,8 @@ def _uncased_forms(tokens: list[str]) -> set[str]:
             gram = words[i:j]
             if "" in gram or gram[0] in _EDGE_WORDS or gram[-1] in _EDGE_WORDS:
                 continue
-            if j - i == 1 and len(gram[0]) < 4:
-                continue  # a short word alone is grammar far more often than a name
+            if j - i == 1:
+                continue  # without case, a word alone is a common word far more often than a name
             forms.add(" ".join(gram))
     return forms
 
@@ -470,6 +473,7 @@ class _Profiled:
     """What the profile TOML already knows, normalised: aliases by entity, groups, weights."""
 
     aliases: dict[str, str]  # normalised alias → entity name
+    stems: frozenset[str]  # normalised aliases that inflections may follow ("Pakistan*")
     group_of: dict[str, str]  # entity or topic name → group
     weight_of: dict[str, float]  # entity name → weight
 
@@ -478,6 +482,7 @@ def _profiled(profile: Mapping[str, Any]) -> _Profiled:
     aliases: dict[str, str] = {}
     group_of: dict[str, str] = {}
     weight_of: dict[str, float] = {}
+    stems: set[str] = set()
     for table in ("entity", "topic"):
         for entry in profile.get(table, []):
             name = str(entry.get("name", ""))
@@ -488,7 +493,9 @@ def _profiled(profile: Mapping[str, Any]) -> _Profiled:
                 if norm := normalize(text.strip().lstrip("=").rstrip("*")):
                     # A topic's phrase is known too, but extends no entity: "" marks it.
                     aliases.setdefault(norm, name if table == "entity" else "")
-    return _Profiled(aliases, group_of, weight_of)
+                    if text.strip().endswith("*"):
+                        stems.add(norm)
+    return _Profiled(aliases, frozenset(stems), group_of, weight_of)
 
 
 def propose_entities(
@@ -549,8 +556,14 @@ def _forms_by_item(
 
 
 def _lift(rel: int, n_rel: int, irr: int, n_irr: int) -> float:
-    """Ratio of the two item shares, smoothed so that one item either way is no proof."""
-    return ((rel + 0.5) / (n_rel + 1)) / ((irr + 0.5) / (n_irr + 1))
+    """Ratio of the name's share of relevant items to its share of irrelevant ones, each
+    drawn towards its share of all labelled items (a prior worth LIFT_PRIOR items): one
+    item either way is no proof, and few irrelevant labels cannot make a name look rare."""
+    pooled = (rel + irr) / (n_rel + n_irr)
+    smoothed = [
+        (k + LIFT_PRIOR * pooled) / (n + LIFT_PRIOR) for k, n in ((rel, n_rel), (irr, n_irr))
+    ]
+    return smoothed[0] / smoothed[1]
 
 
 Ranked = tuple[str, tuple[int, ...], float]
@@ -637,7 +650,7 @@ def _as_proposal(
     an alias is dropped instead: without case or word breaks, 巴基斯坦扩张 is "Pakistan
     expands", not a longer name."""
     norm = normalize(found.form)
-    held = [alias for alias, entity in known.aliases.items() if _contains(norm, alias)]
+    held = [a for a in known.aliases if _contains(norm, a, stem=a in known.stems)]
     if held and _script(found.form) != "latin":
         return None
     if held:
@@ -662,13 +675,14 @@ def _ids(found: _Evidence) -> tuple[tuple[int, ...], tuple[int, ...], float]:
     return found.relevant, found.irrelevant, found.lift
 
 
-def _contains(norm: str, alias: str) -> bool:
-    """``alias`` inside ``norm`` as whole words (CJK: anywhere)."""
+def _contains(norm: str, alias: str, *, stem: bool = False) -> bool:
+    """``alias`` inside ``norm`` as whole words, inflected when it is a stem (CJK: anywhere)."""
     if alias == norm or not alias:
         return False
     if any(is_cjk(c) for c in alias):
         return alias in norm
-    return re.search(rf"(?<!\w){re.escape(alias)}(?!\w)", norm) is not None
+    end = r"\w*" if stem else ""
+    return re.search(rf"(?<!\w){re.escape(alias)}{end}(?!\w)", norm) is not None
 
 
 def _company_group(
