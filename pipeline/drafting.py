@@ -1341,13 +1341,13 @@ def _stem_phrase(pair: str) -> str:
     return f"{first} {base}*" if len(base) >= 4 else pair
 
 
-def _unique(aliases: Iterable[DraftAlias]) -> list[DraftAlias]:
+def _unique(aliases: Iterable[DraftAlias]) -> tuple[DraftAlias, ...]:
     seen: dict[str, DraftAlias] = {}
     for alias in aliases:
         key = normalize(alias.text.strip("=*"))
         if key and key not in seen:
             seen[key] = alias
-    return list(seen.values())
+    return tuple(seen.values())
 
 
 def _rules(
