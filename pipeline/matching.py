@@ -20,7 +20,6 @@ groups' strongest hits, quoting the item's own text.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
@@ -402,56 +401,32 @@ class _FuzzyGroup:
 
 
 class _Automata:
-    """The keys split by script, one Aho-Corasick automaton each.
+    """Every key in one Aho-Corasick automaton, and the ASCII keys in a second one.
 
-    A key can only occur in a text that has its letters, and an automaton's speed falls with
-    the fan-out of its nodes (after a space, every first letter of every script). So ASCII
-    keys form one automaton, each other script its own, and a text is scanned only by the
-    automata of the scripts it contains: English text by the ASCII one alone.
+    An automaton's speed falls with the fan-out of its nodes (after a space, every first
+    letter of every script), and only ASCII keys can occur in ASCII text: English text walks
+    the ASCII automaton alone. Any other text walks the whole one, once: finding first which
+    scripts a long mixed text contains would cost more than the walk saves.
     """
 
-    SCRIPTS = (
-        ("arabic", "\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff"),
-        ("devanagari", "\u0900-\u097f"),
-        ("bengali", "\u0980-\u09ff"),
-        ("cjk", "\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003ffff"),
-    )
-
     def __init__(self, keys: dict[str, list[_Key]]) -> None:
-        self._finders = [(name, re.compile(f"[{chars}]")) for name, chars in self.SCRIPTS]
-        parts: dict[str, ahocorasick.Automaton] = {}
+        self._ascii = ahocorasick.Automaton()
+        self._all = ahocorasick.Automaton()
         for key, entries in keys.items():
-            script = self._script(key)
-            automaton = parts.get(script) or parts.setdefault(script, ahocorasick.Automaton())
             flat = tuple(
                 (t.id, t.owner, t.alias.stem, t.alias.case_sensitive, t.alias, front, back)
                 for t, front, back in entries
             )
-            automaton.add_word(key, (len(key), flat))
-        for automaton in parts.values():
-            automaton.make_automaton()
-        self._ascii = parts.pop("ascii", None)
-        self._other = parts.pop("other", None)
-        self._by_script = [(f, parts[name]) for name, f in self._finders if name in parts]
+            if key.isascii():
+                self._ascii.add_word(key, (len(key), flat))
+            self._all.add_word(key, (len(key), flat))
+        for automaton in (self._ascii, self._all):
+            if len(automaton):
+                automaton.make_automaton()
 
-    def _script(self, key: str) -> str:
-        if key.isascii():
-            return "ascii"
-        for name, finder in self._finders:
-            if finder.search(key):
-                return name
-        return "other"
-
-    def iter(self, text: str) -> list[tuple[int, tuple[int, tuple[_Entry, ...]]]]:
-        found = list(self._ascii.iter(text)) if self._ascii is not None else []
-        if text.isascii():
-            return found
-        for finder, automaton in self._by_script:
-            if finder.search(text):
-                found += automaton.iter(text)
-        if self._other is not None:
-            found += self._other.iter(text)
-        return found
+    def iter(self, text: str) -> Iterable[tuple[int, tuple[int, tuple[_Entry, ...]]]]:
+        automaton = self._ascii if text.isascii() else self._all
+        return automaton.iter(text) if len(automaton) else ()
 
 
 def _keys(term: _Term) -> list[tuple[str, _Key]]:

@@ -23,6 +23,9 @@ _TAG = re.compile(
     r"<(?:script|style)\b[^>]*>.*?</(?:script|style)\s*>|<!--.*?-->|<[^<>]{0,2000}>", re.S | re.I
 )
 _SPACE = re.compile(r"\s+")
+# What ``" ".join(text.split())`` would change: two whitespace characters in a row, or one that
+# is not a plain space (``strip`` handles the ends).
+_UNEVEN_SPACE = re.compile(r"\s\s|[^\S ]")
 
 # Arabic-script folding. One canonical letter per family, chosen to keep Urdu spellings:
 # ي (Arabic yeh) and ى (alef maksura) → ی; ك → ک; ه/ۀ/ۂ/ة → ہ; hamza-carrying alefs → ا.
@@ -127,17 +130,21 @@ def clean(text: str) -> str:
     text = strip_html(text[: MAX_CHARS * 2])
     if not text.isascii():
         text = _TYPOGRAPHY.sub(_typography, text)  # most English text is ASCII after this
-        text = " ".join(text.split())
+        if _UNEVEN_SPACE.search(text):  # a search is cheaper than splitting a long text
+            text = " ".join(text.split())
     elif any(s in text for s in ("  ", "\n", "\t", "\r", "\f", "\v")):
         text = " ".join(text.split())  # only where it can change something
-    return unicodedata.normalize("NFC", text.strip()[:MAX_CHARS])
+    text = text.strip()[:MAX_CHARS]
+    return text if unicodedata.is_normalized("NFC", text) else unicodedata.normalize("NFC", text)
 
 
 def fold(text: str) -> str:
     """NFKC + casefold + script folding, without stripping or collapsing (keeps ASCII 1:1)."""
     if text.isascii():
         return text.lower()  # NFKC leaves ASCII alone; casefold is lower; no ASCII is folded
-    text = unicodedata.normalize("NFKC", text).casefold()
+    if not unicodedata.is_normalized("NFKC", text):  # the check is cheaper than a copy
+        text = unicodedata.normalize("NFKC", text)
+    text = text.casefold()
     return _FOLDABLE.sub(_fold_match, text)  # few characters fold: cheaper than translate()
 
 
