@@ -14,40 +14,12 @@ import hashlib
 import os
 import signal
 import threading
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from pipeline.matching import Matcher
 from pipeline.parsing import canonical_url, parse_feed
 from pipeline.profile import profile_for_seed
 from pipeline.stories import story_key
-from pipeline.types import Item, MatchResult
-
-
-@dataclass(frozen=True)
-class SeedSource:
-    """What a worker needs to build one seed's matcher (plain strings: picklable)."""
-
-    id: str
-    article: str
-    profile: str | None
-    source: str
-    threshold: float | None = None
-
-
-@dataclass(frozen=True)
-class AnalysedItem:
-    item: Item
-    content_hash: str
-    dedupe_key: str
-    story_key: str  # "" when no seed matched: only matches store it
-    results: tuple[tuple[str, MatchResult], ...]  # (seed id, result) for the seeds it matched
-
-
-@dataclass(frozen=True)
-class Analysis:
-    title: str | None
-    items: tuple[AnalysedItem, ...]
+from pipeline.types import AnalysedItem, Analysis, Item, MatchResult, SeedSource
 
 
 class SeedMatchers:
@@ -96,20 +68,6 @@ def init_worker(seeds: tuple[SeedSource, ...]) -> None:
 def analyse_in_worker(body: bytes, url: str, content_type: str | None) -> Analysis:
     assert _worker_matchers is not None, "init_worker was not called"
     return analyse(_worker_matchers, body, url, content_type)
-
-
-def analyse_each(
-    analyse_one: Callable[[bytes, str, str | None], Analysis],
-    jobs: Sequence[tuple[bytes, str, str | None]],
-) -> list[Analysis | Exception]:
-    """``analyse_one`` on several bodies in one task; a body's error is its own result."""
-    results: list[Analysis | Exception] = []
-    for body, url, content_type in jobs:
-        try:
-            results.append(analyse_one(body, url, content_type))
-        except Exception as exc:  # sent back as a value: the other bodies still count
-            results.append(exc)
-    return results
 
 
 def analyse(matchers: SeedMatchers, body: bytes, url: str, content_type: str | None) -> Analysis:

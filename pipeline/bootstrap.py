@@ -32,8 +32,8 @@ if TYPE_CHECKING:
     # import: each is imported when the command first needs it, not at start-up.
     import httpx
 
-    from pipeline.analysis import SeedSource
     from pipeline.fetching import Fetcher, FetchLimits
+    from pipeline.types import SeedSource
 
 USER_AGENT = f"followup/{__version__} (news follow-up monitor)"
 
@@ -47,7 +47,7 @@ def replica_name() -> str:
 
 
 def seed_sources(settings: Settings) -> tuple[SeedSource, ...]:
-    from pipeline.analysis import SeedSource
+    from pipeline.types import SeedSource
 
     return tuple(
         SeedSource(
@@ -118,7 +118,7 @@ def make_executor(settings: Settings, *, in_process: bool) -> Executor:
 def _start_executor(
     settings: Settings, seeds: tuple[SeedSource, ...], in_process: bool
 ) -> Executor:
-    from pipeline.analysis import init_worker
+    from pipeline.workers import init_worker
 
     if in_process:
         # One thread, so tests and tiny installs skip process start-up.

@@ -232,3 +232,32 @@ class MatchFilter:
     query: str | None = None
     limit: int | None = None
     offset: int = 0
+
+
+# -- what the parse workers are given and give back (pipeline.analysis does the work) -----
+
+
+@dataclass(frozen=True)
+class SeedSource:
+    """What a worker needs to build one seed's matcher (plain strings: picklable)."""
+
+    id: str
+    article: str
+    profile: str | None
+    source: str
+    threshold: float | None = None
+
+
+@dataclass(frozen=True)
+class AnalysedItem:
+    item: Item
+    content_hash: str
+    dedupe_key: str
+    story_key: str  # "" when no seed matched: only matches store it
+    results: tuple[tuple[str, MatchResult], ...]  # (seed id, result) for the seeds it matched
+
+
+@dataclass(frozen=True)
+class Analysis:
+    title: str | None
+    items: tuple[AnalysedItem, ...]

@@ -32,8 +32,8 @@ from pipeline.types import FeedOutcome, PollReport
 if TYPE_CHECKING:
     # Imported when a poll has feeds to fetch (httpx) or bodies to parse (feedparser and the
     # matcher): a poll with nothing to do, a command's start-up, pays for neither.
-    from pipeline.analysis import Analysis
     from pipeline.fetching import Fetched, FetchRequest
+    from pipeline.types import Analysis
 
 log = logging.getLogger("followup.poll")
 GONE = 410  # the feed is gone for good: retire it instead of backing off
@@ -481,7 +481,7 @@ class _Parser:
     def _dispatch(self) -> None:
         # The matcher and feedparser are imported at the first body: a poll where nothing
         # changed never needs them.
-        from pipeline.analysis import analyse_each, analyse_in_worker
+        from pipeline.workers import analyse_each, analyse_in_worker
 
         analyse = self._analyse or analyse_in_worker
         loop = asyncio.get_running_loop()
