@@ -54,6 +54,9 @@ MAX_DOMAIN_WORDS = 10
 # a summary: 0.8 x 0.75 (summary) x 0.85 (thread rule) = 0.51.
 KEY_PHRASE_WEIGHT = 0.9
 DOMAIN_WORD_WEIGHT = 0.8
+# A domain word carried into another language by the topic lexicon: alone in a summary it
+# stays under the threshold (0.75 x 0.75 x 0.85 = 0.48); in a title, or two of them, it passes.
+LEXICON_WORD_WEIGHT = 0.75
 
 # Words that start a sentence or a clause and are not names (a capital tells nothing there).
 _FUNCTION = frozenset(
@@ -798,6 +801,7 @@ def draft(article: str, seed_id: str) -> Draft:
         chosen.append(_elsewhere(main, places, ["en", *story_langs]))
     business = _business_words(chosen, subject)
     topics = _topics(art, chosen, [e for e in entities if e.kind == "concept"], business)
+    topics = _carried(topics, story_langs)
     rules = _rules(chosen, topics, subject, main)
     if subject is None:
         notes.append("no organisation or person stands out: direct follow-ups need a curator")
@@ -1369,6 +1373,202 @@ def _rules(
             rules.append(DraftRule(f"{group} alone", "direct", (group,), 1.0,
                                    "only one kind of evidence could be drafted"))  # fmt: skip
     return rules
+
+
+# ---------------------------------------------------------------------- topics in other languages
+
+# Common news words of technology and business, as the press of other languages writes them.
+# Generic by design: a drafted topic phrase or domain word that is one of the English forms
+# (left column) carries these forms into the story's languages; nothing here names a story.
+# Keys are English forms as the draft writes them (lowercase, stems without "*").
+_TOPIC_LEXICON: dict[tuple[str, ...], dict[str, tuple[str, ...]]] = {
+    ("digital",): {
+        "ur": ("ڈیجیٹل",), "hi": ("डिजिटल",), "bn": ("ডিজিটাল",), "fa": ("دیجیتال",),
+        "zh": ("数字化", "数字经济", "数字技术", "数字合作", "数字基础设施", "数码"),
+        "ar": ("الرقمي", "الرقمية", "رقمي", "رقمية"), "es": ("digital*",), "pt": ("digital*",),
+        "fr": ("numérique*",), "de": ("digital*",), "ru": ("цифров*",), "ja": ("デジタル",),
+        "ko": ("디지털",), "tr": ("dijital*",), "id": ("digital",),
+    },
+    ("technology", "technolog", "tech"): {
+        "ur": ("ٹیکنالوجی", "ٹیکنالوجیز"), "hi": ("प्रौद्योगिकी", "टेक्नोलॉजी", "तकनीक*"),
+        "bn": ("প্রযুক্তি*",), "fa": ("فناوری",), "zh": ("科技", "技术"),
+        "ar": ("التكنولوجيا", "تكنولوجيا", "التقنية"), "es": ("tecnolog*",), "pt": ("tecnolog*",),
+        "fr": ("technolog*",), "de": ("Technolog*",), "ru": ("технолог*",),
+        "ja": ("テクノロジー", "技術"), "ko": ("기술",), "tr": ("teknoloji*",),
+        "id": ("teknologi",),
+    },
+    ("data",): {
+        "ur": ("ڈیٹا",), "hi": ("डेटा", "डाटा"), "bn": ("ডেটা", "ডাটা"), "fa": ("داده*",),
+        "zh": ("数据",), "ar": ("البيانات",), "es": ("datos",), "pt": ("dados",),
+        "fr": ("données",), "de": ("Daten",), "ru": ("данных", "данные"), "ja": ("データ",),
+        "ko": ("데이터",), "tr": ("veri*",), "id": ("data",),
+    },
+    ("data center", "data centre"): {
+        "ur": ("ڈیٹا سینٹر*",), "hi": ("डेटा सेंटर*", "डाटा सेंटर*"), "bn": ("ডেটা সেন্টার*",),
+        "zh": ("数据中心",), "ar": ("مراكز البيانات", "مركز البيانات", "مركز بيانات"),
+        "es": ("centro de datos", "centros de datos"), "pt": ("centro de dados", "data center*"),
+        "fr": ("centre de données", "centres de données"), "de": ("Rechenzent*",),
+        "ru": ("дата-центр*", "центр* обработки данных"), "ja": ("データセンター",),
+        "ko": ("데이터센터", "데이터 센터"), "tr": ("veri merkez*",),
+    },
+    ("cloud",): {
+        "ur": ("کلاؤڈ",), "hi": ("क्लाउड",), "bn": ("ক্লাউড",), "fa": ("ابری",),
+        "zh": ("云计算", "云服务"), "ar": ("السحابية", "السحابي"), "es": ("nube",),
+        "pt": ("nuvem",), "fr": ("cloud",), "de": ("Cloud",), "ru": ("облачн*",),
+        "ja": ("クラウド",), "ko": ("클라우드",), "tr": ("bulut",),
+    },
+    ("artificial intelligence", "ai"): {
+        "ur": ("مصنوعی ذہانت", "آرٹیفیشل انٹیلیجنس", "اے آئی"),
+        "hi": ("कृत्रिम बुद्धिमत्ता", "आर्टिफिशियल इंटेलिजेंस", "एआई"),
+        "bn": ("কৃত্রিম বুদ্ধিমত্তা", "এআই"), "fa": ("هوش مصنوعی",), "zh": ("人工智能",),
+        "ar": ("الذكاء الاصطناعي",), "es": ("inteligencia artificial", "IA"),
+        "pt": ("inteligência artificial", "IA"), "fr": ("intelligence artificielle", "IA"),
+        "de": ("künstliche Intelligenz", "künstlicher Intelligenz", "KI"),
+        "ru": ("искусственн* интеллект*", "ИИ"), "ja": ("人工知能",), "ko": ("인공지능",),
+        "tr": ("yapay zeka",),
+    },
+    ("e-commerce", "ecommerce"): {
+        "ur": ("ای کامرس", "ای-کامرس"), "hi": ("ई-कॉमर्स", "ई-कामर्स", "ई कॉमर्स"),
+        "bn": ("ই-কমার্স",), "fa": ("تجارت الکترونیک",), "zh": ("电子商务", "电商", "跨境电商"),
+        "ar": ("التجارة الإلكترونية",), "es": ("comercio electrónico",),
+        "pt": ("comércio eletrônico", "comércio electrónico"),
+        "fr": ("commerce électronique", "e-commerce"), "de": ("E-Commerce", "Onlinehandel*"),
+        "ru": ("электронн* коммерц*",), "ja": ("電子商取引", "eコマース"),
+        "ko": ("전자상거래",), "tr": ("e-ticaret",),
+    },
+    ("internet",): {
+        "ur": ("انٹرنیٹ",), "hi": ("इंटरनेट",), "bn": ("ইন্টারনেট",), "fa": ("اینترنت",),
+        "zh": ("互联网",), "ar": ("الإنترنت",), "es": ("internet",), "ru": ("интернет*",),
+        "ja": ("インターネット",), "ko": ("인터넷",),
+    },
+    ("online",): {
+        "ur": ("آن لائن",), "hi": ("ऑनलाइन",), "bn": ("অনলাইন",), "zh": ("在线", "线上"),
+        "ar": ("عبر الإنترنت",), "es": ("en línea",), "fr": ("en ligne",), "ja": ("オンライン",),
+        "ko": ("온라인",),
+    },
+    ("information technology", "it", "ict"): {
+        "ur": ("آئی ٹی", "آئی سی ٹی", "انفارمیشن ٹیکنالوجی"), "hi": ("आईटी", "सूचना प्रौद्योगिकी"),
+        "bn": ("আইটি", "আইসিটি", "তথ্যপ্রযুক্তি*"), "fa": ("فناوری اطلاعات",),
+        "zh": ("信息技术", "信息通信"), "ar": ("تكنولوجيا المعلومات",),
+        "es": ("tecnologías de la información",), "fr": ("technologies de l'information",),
+        "ru": ("информационн* технолог*",), "ja": ("情報技術",), "ko": ("정보기술",),
+    },
+    ("telecommunications", "telecommunication", "telecom", "telecoms"): {
+        "ur": ("ٹیلی کام", "ٹیلی کمیونیکیشن"), "hi": ("दूरसंचार",), "bn": ("টেলিযোগাযোগ",),
+        "fa": ("مخابرات",), "zh": ("电信", "通信"), "ar": ("الاتصالات",),
+        "es": ("telecomunicaciones",), "fr": ("télécommunications",), "de": ("Telekommunikation",),
+        "ru": ("телеком*", "связи"), "ja": ("通信",), "ko": ("통신",),
+    },
+    ("payment", "payments"): {
+        "ur": ("ادائیگی", "ادائیگیوں", "پیمنٹ"), "hi": ("भुगतान",), "bn": ("পেমেন্ট", "লেনদেন"),
+        "fa": ("پرداخت",), "zh": ("支付",), "ar": ("الدفع", "المدفوعات"), "es": ("pagos",),
+        "pt": ("pagamento*",), "fr": ("paiement*",), "de": ("Zahlung*",), "ru": ("платеж*",),
+        "ja": ("決済",), "ko": ("결제",),
+    },
+    ("fintech",): {
+        "ur": ("فن ٹیک", "فنٹیک"), "hi": ("फिनटेक",), "bn": ("ফিনটেক",), "zh": ("金融科技",),
+        "ar": ("التكنولوجيا المالية",), "ja": ("フィンテック",), "ko": ("핀테크",),
+    },
+    ("blockchain",): {
+        "ur": ("بلاک چین",), "hi": ("ब्लॉकचेन",), "bn": ("ব্লকচেইন",), "zh": ("区块链",),
+        "ar": ("البلوك تشين", "سلسلة الكتل"), "ru": ("блокчейн*",), "ja": ("ブロックチェーン",),
+        "ko": ("블록체인",),
+    },
+    ("cyber security", "cybersecurity", "data security"): {
+        "ur": ("سائبر سیکیورٹی",), "hi": ("साइबर सुरक्षा",), "bn": ("সাইবার নিরাপত্তা",),
+        "zh": ("网络安全", "数据安全"), "ar": ("الأمن السيبراني",),
+        "es": ("ciberseguridad",), "fr": ("cybersécurité",), "ru": ("кибербезопасност*",),
+        "ja": ("サイバーセキュリティ",), "ko": ("사이버 보안",),
+    },
+    ("data protection", "data privacy"): {
+        "ur": ("ڈیٹا پروٹیکشن", "ڈیٹا کے تحفظ"), "hi": ("डेटा संरक्षण", "डेटा सुरक्षा"),
+        "bn": ("ডেটা সুরক্ষা", "তথ্য সুরক্ষা"), "zh": ("数据保护", "个人信息保护"),
+        "ar": ("حماية البيانات",), "es": ("protección de datos",),
+        "fr": ("protection des données",), "de": ("Datenschutz*",), "ja": ("個人情報保護",),
+    },
+    ("startup", "startups", "start-up", "start-ups"): {
+        "ur": ("سٹارٹ اپ*", "اسٹارٹ اپ*"), "hi": ("स्टार्टअप*",), "bn": ("স্টার্টআপ*",),
+        "zh": ("初创企业", "创业公司"), "ar": ("الشركات الناشئة",), "ja": ("スタートアップ",),
+    },
+    ("semiconductor", "semiconductors", "chip", "chips"): {
+        "ur": ("سیمی کنڈکٹر*",), "hi": ("सेमीकंडक्टर",), "zh": ("半导体", "芯片"),
+        "ar": ("أشباه الموصلات",), "ja": ("半導体",), "ko": ("반도체",),
+    },
+    ("fibre", "fiber", "optical fibre", "optical fiber"): {
+        "ur": ("فائبر",), "hi": ("फाइबर",), "bn": ("ফাইবার",), "zh": ("光纤", "光缆"),
+        "ar": ("الألياف الضوئية",), "ja": ("光ファイバー",),
+    },
+    ("ipo", "initial public offering", "stock offering", "share offering"): {
+        "ur": ("آئی پی او",), "hi": ("आईपीओ",), "bn": ("আইপিও",), "zh": ("首次公开募股", "IPO"),
+        "ar": ("الطرح العام الأولي", "اكتتاب عام"), "es": ("salida a bolsa", "OPV"),
+        "fr": ("introduction en bourse",), "de": ("Börsengang*",), "ru": ("IPO",),
+        "ja": ("新規株式公開",), "ko": ("기업공개",),
+    },
+    ("search engine", "search engines"): {
+        "ur": ("سرچ انجن",), "hi": ("सर्च इंजन",), "bn": ("সার্চ ইঞ্জিন",), "zh": ("搜索引擎",),
+        "ar": ("محرك البحث", "محركات البحث"), "es": ("buscador*",),
+        "fr": ("moteur de recherche", "moteurs de recherche"), "de": ("Suchmaschine*",),
+        "ru": ("поисков*",), "ja": ("検索エンジン",), "ko": ("검색엔진",),
+    },
+    ("mobile money", "mobile banking", "mobile wallet"): {
+        "ur": ("موبائل بینکنگ", "موبائل والٹ"), "hi": ("मोबाइल बैंकिंग",),
+        "bn": ("মোবাইল ব্যাংকিং",), "zh": ("移动支付", "手机支付"),
+    },
+    ("remittance", "remittances"): {
+        "ur": ("ترسیلات زر",), "hi": ("प्रेषण",), "bn": ("রেমিট্যান্স",), "zh": ("汇款",),
+        "ar": ("التحويلات",), "es": ("remesas",),
+    },
+}  # fmt: skip
+
+
+def _lexicon_keys() -> dict[str, tuple[str, ...]]:
+    return {form: forms for forms in _TOPIC_LEXICON for form in forms}
+
+
+def _carried(topics: Sequence[DraftTopic], langs: Sequence[str]) -> list[DraftTopic]:
+    """The topics with the lexicon's forms of their phrases in ``langs`` (the story's
+    languages). A key phrase that is a lexicon term ("e-commerce") brings its forms into the
+    key phrases; a domain word ("digital"), or a term inside a longer phrase ("digital" in
+    "digital payments"), brings its forms into a topic of their own, weaker than the domain
+    words: a dictionary's word is a looser stand-in than the article's own, and its senses
+    differ across languages, so alone in a summary it stays below the threshold."""
+    keys = _lexicon_keys()
+    langs = [lang for lang in dict.fromkeys(langs) if lang != "en"]
+    out: list[DraftTopic] = []
+    words: list[DraftAlias] = []
+    for topic in topics:
+        added: list[DraftAlias] = []
+        for phrase in topic.phrases:
+            text = phrase.text.strip("=*").lower()
+            if text in keys:
+                strong = topic.weight > DOMAIN_WORD_WEIGHT  # a key phrase of the article
+                (added if strong else words).extend(_forms(keys[text], langs, phrase.text))
+                continue
+            parts = re.split(r"[\s/]+", text)
+            for size in (2, 1):
+                for i in range(len(parts) - size + 1):
+                    part = " ".join(parts[i : i + size]).rstrip("*")
+                    if part in keys:
+                        words += _forms(keys[part], langs, phrase.text)
+        phrases = _unique([*topic.phrases, *added])
+        out.append(DraftTopic(topic.name, topic.group, topic.weight, phrases, topic.why))
+    known = {normalize(a.text.strip("=*")) for t in out for a in t.phrases}
+    words = [a for a in _unique(words) if normalize(a.text.strip("=*")) not in known]
+    if words:
+        out.append(DraftTopic("Domain words in the story's languages", "topic",
+                              LEXICON_WORD_WEIGHT, tuple(words),
+                              "the article's domain words and terms as the press of the story's "
+                              "languages writes them (topic lexicon; weaker than the article's own)"))  # fmt: skip
+    return out
+
+
+def _forms(key: tuple[str, ...], langs: Sequence[str], source: str) -> list[DraftAlias]:
+    entry = _TOPIC_LEXICON[key]
+    return [
+        DraftAlias(form, f"topic lexicon: {lang} for {source!r}")
+        for lang in langs
+        for form in entry.get(lang, ())
+    ]
 
 
 # ---------------------------------------------------------------------- TOML

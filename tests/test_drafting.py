@@ -166,3 +166,30 @@ def test_seed_draft_on_the_command_line_prints_toml_and_explains_on_stderr(
     )
     assert bad.returncode == 2 and bad.stdout == ""
     assert len(bad.stderr.strip().splitlines()) == 1 and "empty.txt" in bad.stderr
+
+
+def topic_phrases(article: str) -> set[str]:
+    return {a.text for t in draft(article, "t").topics for a in t.phrases}
+
+
+def test_topic_words_are_carried_into_the_languages_of_the_storys_countries() -> None:
+    # Mexico and Brazil write Spanish and Portuguese: "payments" comes in both, Urdu never
+    phrases = topic_phrases(ARTICLE)
+    assert {"pagos", "pagamento*"} <= phrases
+    assert not any("\u0600" <= c <= "\u06ff" for p in phrases for c in p)
+    article = (
+        "Indus Telecom launches digital wallets in Pakistan\n\n"
+        "Indus Telecom has launched digital wallets in Pakistan. Indus Telecom said digital "
+        "payments, digital banking and digital identity will reach millions of Pakistani users."
+    )
+    assert "ڈیجیٹل" in topic_phrases(article)  # Urdu, an official language of Pakistan
+
+
+def test_a_carried_word_alone_in_a_summary_stays_below_the_threshold(drafted: Profile) -> None:
+    matcher = Matcher(drafted)
+    headline = matcher.match(Item(id="1", title="México: crecen los pagos con el celular"))
+    assert headline.score >= drafted.threshold and headline.kind == "thread"
+    aside = matcher.match(
+        Item(id="2", title="México gana el partido", summary="Los aficionados hicieron pagos.")
+    )
+    assert aside.score < drafted.threshold
