@@ -28,7 +28,7 @@ import ahocorasick
 from rapidfuzz import fuzz, process
 
 from pipeline.profile import Alias, Entity, Profile, Rule
-from pipeline.text import SpanMap, bounded, clean, fold, is_word_char, word_char
+from pipeline.text import SpanMap, bounded, clean_and_fold, is_word_char, word_char
 from pipeline.types import Item, MatchResult, Reason, TextField
 
 # Fuzzy matching: (longest alias, min rapidfuzz ratio). Aliases under 6 letters never go fuzzy:
@@ -158,8 +158,10 @@ class Matcher:
     # ------------------------------------------------------------------ the verdict
 
     def match(self, item: Item) -> MatchResult:
-        texts = [(name, weight, clean(getattr(item, name) or "")) for name, weight in self._fields]
-        norms = [(name, weight, fold(display), display) for name, weight, display in texts]
+        norms = []
+        for name, weight in self._fields:
+            display, norm = clean_and_fold(getattr(item, name) or "")
+            norms.append((name, weight, norm, display))
         hits, candidates = self._exact_hits(norms)
         verdict = self._score(hits)
         groups = self._fuzzy_groups(verdict) if candidates else []
