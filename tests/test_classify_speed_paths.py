@@ -13,8 +13,6 @@ import random
 import unicodedata
 from pathlib import Path
 
-import pytest
-
 from pipeline import text as T
 from pipeline.matching import Matcher
 from pipeline.profile import load_profile
@@ -31,8 +29,7 @@ ODD_TEXTS = [
 
 
 def dev_texts() -> list[str]:
-    if not DEV.exists():
-        pytest.skip("the shared dev set is not here")
+    assert DEV.exists(), f"the labelled dev set is missing: {DEV}"
     rows = [json.loads(line) for line in DEV.read_text(encoding="utf-8").splitlines() if line]
     texts = [row["title"] for row in rows] + [row.get("summary") or "" for row in rows]
     rng = random.Random(11)
