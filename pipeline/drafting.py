@@ -575,18 +575,7 @@ def _locale_from_babel(lang: str) -> list[dict[str, str]]:
 
 def _languages_of(codes: Iterable[str]) -> list[str]:
     """The official languages of these territories (CLDR)."""
-
-    def official() -> dict[str, list[str]]:
-        from babel.core import get_global
-        from babel.languages import get_official_languages
-
-        every = get_global("territory_languages")
-        return {
-            c: [x.split("_")[0] for x in get_official_languages(c, de_facto=True)] for c in every
-        }
-
-    table = _CACHE.get("official", official)
-    assert isinstance(table, dict)
+    table = _national_languages()
     return list(dict.fromkeys(lang for code in codes for lang in table.get(code, [])))
 
 
@@ -791,6 +780,7 @@ def draft(article: str, seed_id: str) -> Draft:
             f"{', '.join(p.name for p in places)} and the major news languages)"
         )
         chosen += _place_entities(main, entities, langs)
+        chosen += _office_entities(main)
     story_langs = _story_languages(official)
     if subject is not None:
         chosen += _subject_entities(art, subject, others, main, story_langs, skipped)
@@ -800,6 +790,7 @@ def draft(article: str, seed_id: str) -> Draft:
     if main is not None and any(e.implies for e in chosen):
         chosen.append(_elsewhere(main, places, ["en", *story_langs]))
     business = _business_words(chosen, subject)
+    chosen += _clipped_units(art, subject, business)
     topics = _topics(art, chosen, [e for e in entities if e.kind == "concept"], business)
     topics = _carried(topics, story_langs)
     rules = _rules(chosen, topics, subject, main)
@@ -997,6 +988,68 @@ def _place_entities(
     return out
 
 
+# A country's head of government and of state, unqualified, as the press of a language writes
+# them. Where the language is the national language of one country only, "the prime minister"
+# there is that country's: the title implies the place (an item naming another country voids
+# it). Only titles no other script or language writes the same way.
+_OFFICES: dict[str, tuple[str, ...]] = {
+    "ur": ("وزیر اعظم", "وزیراعظم", "صدر مملکت"),
+    "hi": ("प्रधानमंत्री", "प्रधान मंत्री", "राष्ट्रपति"),
+    "bn": ("প্রধানমন্ত্রী", "রাষ্ট্রপতি"),
+    "ne": ("प्रधानमन्त्री",),
+    "ja": ("首相",),
+    "th": ("นายกรัฐมนตรี",),
+    "vi": ("Thủ tướng", "Chủ tịch nước"),
+    "id": ("Presiden",),
+    "si": ("අගමැති", "ජනාධිපති"),
+}  # fmt: skip
+
+
+def _office_entities(main: _Entity) -> list[DraftEntity]:
+    territories, _ = _cldr()
+    code = territories.get(main.name, "")
+    aliases = [
+        DraftAlias(title, f"office lexicon: {lang}, the national language of {main.name} alone")
+        for lang in _own_languages(code)
+        for title in _OFFICES.get(lang, ())
+    ]
+    if not aliases:
+        return []
+    why = (
+        f"{main.name}'s prime minister and president as the press of its own language names "
+        f"them, unqualified: they imply {main.name} unless the item names another country"
+    )
+    return [DraftEntity(f"Offices of {main.name}", "office", "office", 0.8, _unique(aliases),
+                        why, ("place",))]  # fmt: skip
+
+
+def _own_languages(code: str) -> list[str]:
+    """The national languages (CLDR) of this territory that no other territory shares."""
+    if not code:
+        return []
+    every = _national_languages()
+    return [
+        lang
+        for lang in every.get(code, [])
+        if lang != "en" and not any(lang in langs for c, langs in every.items() if c != code)
+    ]
+
+
+def _national_languages() -> dict[str, list[str]]:
+    def national() -> dict[str, list[str]]:
+        from babel.core import get_global
+        from babel.languages import get_official_languages
+
+        every = get_global("territory_languages")
+        return {
+            c: [x.split("_")[0] for x in get_official_languages(c, de_facto=True)] for c in every
+        }
+
+    table = _CACHE.get("official", national)
+    assert isinstance(table, dict)
+    return table
+
+
 def _places_of(entity: _Entity) -> set[str]:
     return (
         {entity.place}
@@ -1121,6 +1174,62 @@ def _business_words(chosen: Sequence[DraftEntity], subject: _Entity | None) -> l
             if " " not in rest and rest not in _GENERIC and rest not in _ORG_HEADS:
                 out.append(DraftAlias(rest, f"article (the business of the unit {entity.name})"))
     return out
+
+
+# Lines of business that groups name units after, as the glued short form writes them
+# ("Alipay", "AliCloud", "Tenpay"), keyed by the word an article uses for the business.
+_BRAND_WORDS = {
+    "payment": "pay", "payments": "pay", "pay": "pay", "wallet": "pay", "cloud": "Cloud",
+    "bank": "bank", "banking": "bank", "express": "Express", "mall": "Mall", "music": "Music",
+    "health": "Health", "travel": "Travel",
+}  # fmt: skip
+
+
+def _clipped_units(
+    art: _Article, subject: _Entity | None, business: Sequence[DraftAlias]
+) -> list[DraftEntity]:
+    """Units a group names by gluing its clipped name to a line of business: Alibaba's
+    Alipay and AliCloud, Tencent's Tenpay. A guess from that naming habit, for the lines of
+    business the article itself names; weaker than the article's own names."""
+    clip = _clip(subject.name) if subject is not None else None
+    if subject is None or clip is None:
+        return []
+    words = {b.text.lower() for b in business} | {w for w in art.words if w in _BRAND_WORDS}
+    forms = sorted({clip + _BRAND_WORDS[w] for w in words if w in _BRAND_WORDS})
+    if not forms:
+        return []
+    aliases = tuple(
+        DraftAlias(f, f"{subject.name} clipped to {clip!r} and glued to a line of business "
+                      "the article names")
+        for f in forms
+    )  # fmt: skip
+    why = (
+        f"units named after {subject.name} by its clipped name (the habit of groups: "
+        "a guess, confirm with `followup tune`)"
+    )
+    return [DraftEntity(f"{subject.name} units by name", "product", "subject", 0.8, aliases, why)]
+
+
+def _clip(name: str) -> str | None:
+    """A one-word name's first syllables as a short form: "Alibaba" -> "Ali", "Tencent" ->
+    "Ten"; None when the name is too short to clip."""
+    if not name.isalpha() or len(name) < 6:
+        return None
+    vowel = [c.lower() in "aeiouy" for c in name]
+    # to the end of the second vowel run if the name starts with one, else of the first,
+    # plus the consonant that closes the syllable when two consonants follow
+    runs, i = 0, 0
+    while i < len(name):
+        if vowel[i] and (i == 0 or not vowel[i - 1]):
+            runs += 1
+        if runs == (2 if vowel[0] else 1) and vowel[i] and (i + 1 == len(name) or not vowel[i + 1]):
+            end = i + 1
+            if end + 1 < len(name) and not vowel[end] and not vowel[end + 1]:
+                end += 1
+            clip = name[:end]
+            return clip if 3 <= len(clip) <= len(name) - 3 else None
+        i += 1
+    return None
 
 
 def _officer_of(art: _Article, person: str, subject: str) -> str:

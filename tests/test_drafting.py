@@ -193,3 +193,37 @@ def test_a_carried_word_alone_in_a_summary_stays_below_the_threshold(drafted: Pr
         Item(id="2", title="México gana el partido", summary="Los aficionados hicieron pagos.")
     )
     assert aside.score < drafted.threshold
+
+
+KENYA = (
+    "Orimoto opens in Kenya\n\nOrimoto has opened in Kenya. Orimoto said Kenyan savers want "
+    "mobile payments and mobile loans, and Orimoto will add mobile payments across Kenya."
+)
+PAKISTAN = (
+    "Orimoto opens in Pakistan\n\nOrimoto has opened in Pakistan. Orimoto said Pakistani "
+    "savers want mobile payments and mobile loans, and Orimoto will grow across Pakistan."
+)
+
+
+def test_the_prime_minister_in_the_places_own_language_implies_the_place() -> None:
+    profile = load_profile(draft_profile_toml(PAKISTAN, "o"), seed_id="o", source="d")
+    offices = entity(profile, "Offices of Pakistan")  # Urdu is Pakistan's national language
+    assert "وزیر اعظم" in {a.text for a in offices.aliases}
+    assert [(i.group, i.unless) for i in offices.implies] == [("place", ("elsewhere",))]
+    matcher = Matcher(profile)
+    met = matcher.match(Item(id="1", title="وزیر اعظم کی Orimoto کے سربراہ سے ملاقات"))
+    assert met.kind == "direct"
+    abroad = matcher.match(Item(id="2", title="ملائشیا کے وزیر اعظم کی Orimoto سے ملاقات"))
+    assert not abroad.match  # Malaysia's prime minister: another country is named
+    # Swahili and English are national languages of other countries too: no offices for Kenya
+    assert not [e for e in draft(KENYA, "k").entities if e.kind == "office"]
+
+
+def test_a_groups_clipped_name_glued_to_its_line_of_business_is_a_weaker_alias() -> None:
+    profile = load_profile(draft_profile_toml(KENYA, "k"), seed_id="k", source="d")
+    units = entity(profile, "Orimoto units by name")
+    assert {a.text for a in units.aliases} == {"Oripay"}  # the article names payments only
+    assert units.group == "subject" and units.weight < entity(profile, "Orimoto").weight
+    assert Matcher(profile).match(Item(id="1", title="Oripay doubles its users in Kenya")).match
+    names = {e.name for e in draft(ARTICLE, "nu").entities}
+    assert "Nubank units by name" not in names  # "Nu" is too short to be a clipped name
