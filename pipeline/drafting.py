@@ -14,10 +14,13 @@ wording plus CLDR (the ``babel`` package, imported only here) for places. In ord
 3. the subject: the most salient organisation or person (lead paragraph, frequency); its units
    are the names that extend it ("Acme Cloud") or that the article describes as its own
    ("Beta, Acme's payments arm"); a unit described together with the main place in the same
-   clause implies that place;
+   clause implies that place; a one-word subject's clipped name glued to a line of business
+   the article names ("Alipay", "AliCloud") is a weaker alias of its units;
 4. places: the most salient country is the story's place, with its cities and institutions;
    its names in the languages of the story's countries and of the major news languages come
-   from CLDR, as do the names of cities with a time zone of their own;
+   from CLDR, as do the names of cities with a time zone of their own; in a national
+   language no other country shares (Urdu for Pakistan), the unqualified titles of its prime
+   minister and president imply the place;
 5. topics: the article's domain phrases (acronym expansions of common words, hyphenated
    compounds, repeated word pairs, frequent content words), in English spelling variants;
 6. rules: direct = subject and place together; thread = place and topic together. One group
