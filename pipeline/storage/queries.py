@@ -1,9 +1,10 @@
 """The match query shared by the store, the review page, the CLI and exports.
 
 One ``MatchFilter`` means the same thing everywhere. Full-text search uses what migration
-0002 built: an FTS5 trigram table on SQLite (substring search in any script) and a GIN
-index over ``to_tsvector('simple', …)`` on PostgreSQL; words the index cannot serve fall
-back to a substring test.
+0002 built: an FTS5 trigram table on SQLite (substring search in any script; since 0004 it
+holds only items with a match, the only ones searched) and a GIN index over
+``to_tsvector('simple', …)`` on PostgreSQL; words the index cannot serve fall back to a
+substring test.
 """
 
 from __future__ import annotations
