@@ -13,6 +13,7 @@ import html
 import re
 import unicodedata
 from bisect import bisect_right
+from collections.abc import Callable
 from functools import lru_cache
 
 # A news item's useful text is a few thousand characters; a 10 MB line must not cost 10 MB of
@@ -115,6 +116,25 @@ def _typography(found: re.Match[str]) -> str:
     return _TYPOGRAPHY_MAP[found.group()]
 
 
+def _plain_typography(text: str) -> str:
+    """``_TYPOGRAPHY.sub(_typography, text)``: a few replaces beat a callback per quote mark."""
+    for typographic, plain in _TYPOGRAPHY_MAP.items():
+        if typographic in text:
+            text = text.replace(typographic, plain)
+    return text
+
+
+def _even_spaces(text: str) -> str:
+    """``" ".join(text.split())`` up to the spaces at its ends (``_clean`` strips them)."""
+    if text.isprintable():  # every whitespace character but the space is unprintable
+        while "  " in text:  # so only runs of spaces are left to squeeze: replaces, no split
+            text = text.replace("  ", " ")
+        return text
+    if _UNEVEN_SPACE.search(text):  # a search is cheaper than splitting a long text
+        return " ".join(text.split())
+    return text
+
+
 def strip_html(text: str) -> str:
     """Drop tags, scripts, styles and comments; decode entities. Bounded by ``MAX_CHARS``."""
     text = text[: MAX_CHARS * 2]
@@ -138,17 +158,17 @@ def _clean(text: str) -> tuple[str, bool]:
     check): text in NFKC is also in NFC, and the NFKC check is the faster one on most scripts."""
     text = strip_html(text[: MAX_CHARS * 2])
     if not text.isascii():
-        text = _TYPOGRAPHY.sub(_typography, text)  # most English text is ASCII after this
-        if _UNEVEN_SPACE.search(text):  # a search is cheaper than splitting a long text
-            text = " ".join(text.split())
+        text = _even_spaces(_plain_typography(text))  # most English text is ASCII after this
     elif any(s in text for s in ("  ", "\n", "\t", "\r", "\f", "\v")):
         text = " ".join(text.split())  # only where it can change something
     text = text.strip()[:MAX_CHARS]
-    if text.isascii() or unicodedata.is_normalized("NFKC", text):
+    if text.isascii():
         return text, True
-    if not unicodedata.is_normalized("NFC", text):
-        text = unicodedata.normalize("NFC", text)
-    return text, False
+    if len(text) > _PIECE:  # its pieces are checked one by one, the ASCII ones not at all
+        return _by_pieces(_nfc, text, fold=False), False
+    if unicodedata.is_normalized("NFKC", text):
+        return text, True
+    return _nfc(text), False
 
 
 def fold(text: str) -> str:
@@ -170,9 +190,44 @@ def clean_and_fold(text: str) -> tuple[str, str]:
     display, nfkc = _clean(text)
     if display.isascii():
         return display, display.lower()
-    if nfkc:
-        return display, _fold_scripts(display)
-    return display, _fold_scripts(unicodedata.normalize("NFKC", display))
+    return display, _by_pieces(_fold_scripts if nfkc else _nfkc_folded, display, fold=True)
+
+
+# Long mixed-script text is normalised in pieces of about this many characters, cut before a
+# space: a space is a starter that composes with nothing and is its own normal form, so the
+# normal forms (and case folding, which goes character by character) of the pieces joined are
+# those of the whole text, and the ASCII pieces, most of an English-and-Urdu summary, skip the
+# work (ASCII is its own NFC and NFKC, casefolds as ``lower`` and has nothing to fold).
+_PIECE = 200
+
+
+def _by_pieces(convert: Callable[[str], str], text: str, *, fold: bool) -> str:
+    """``convert(text)``, for a ``convert`` that works piece by piece and leaves ASCII as it
+    is (``fold``: lowercased)."""
+    if len(text) <= _PIECE:
+        return convert(text)
+    pieces = []
+    start, size = 0, len(text)
+    while start < size:
+        cut = text.find(" ", start + _PIECE)
+        if cut < 0:
+            cut = size
+        piece = text[start:cut]
+        if not piece.isascii():
+            piece = convert(piece)
+        elif fold:
+            piece = piece.lower()
+        pieces.append(piece)
+        start = cut
+    return "".join(pieces)
+
+
+def _nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
+def _nfkc_folded(text: str) -> str:
+    return _fold_scripts(unicodedata.normalize("NFKC", text))
 
 
 def normalize(text: str) -> str:

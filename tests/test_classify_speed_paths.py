@@ -66,3 +66,16 @@ def test_ascii_text_finds_the_same_keys_with_the_ascii_automaton_alone() -> None
         checked += 1
         assert list(automata.iter(padded)) == list(automata._all.iter(padded))
     assert checked > 50  # the dev set has English items
+
+
+def test_long_text_normalised_in_pieces_equals_the_whole_text_normalised() -> None:
+    # Pieces are cut before spaces; put combining marks, compatibility forms and odd spaces
+    # next to spaces and across the cut points, in texts of a few pieces.
+    pool = ["e", "A", " ", " ", "\u0301", "\u0327", "\ufb01", "\uff0c", "\u2026", "ß", "\u00a0"]
+    pool += ["پ", "ا", "ک", "\u064b", "\u0670", "中", "雲", "ক", "\u09be", "\u09c7", "\u3000", "  "]
+    rng = random.Random(5)
+    for _ in range(400):
+        text = "".join(rng.choice(pool) for _ in range(rng.randint(150, 900)))
+        assert T.clean(text) == plain_clean(text)
+        assert T.fold(T.clean(text)) == plain_fold(plain_clean(text))
+        assert T.clean_and_fold(text) == (plain_clean(text), plain_fold(plain_clean(text)))
