@@ -102,6 +102,11 @@ class LazyExecutor(Executor):
             executor = self._executor
         return executor.submit(fn, *args, **kwargs)
 
+    def start(self) -> None:
+        """Start the executor and a first worker now, not at the first task; blocks until the
+        worker runs (the fork server imports the parser and matcher first: ~0.1 s)."""
+        self.submit(int).result()
+
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         with self._lock:
             self._closed = True
@@ -249,6 +254,7 @@ def build(
         lease_seconds=settings.polling.lease_seconds,
         clock=utcnow,
         analysis_slots=2 * (1 if in_process else _workers(settings)),
+        warm_up=executor.start if isinstance(executor, LazyExecutor) else None,
     )
     dispatcher = Dispatcher(
         store=store,

@@ -148,3 +148,23 @@ def test_a_body_that_fails_to_parse_fails_alone_in_its_batch_of_parse_work():
         "Analysis",
     ]
     assert results[3].title == "http://a.test/3"
+
+
+def test_parse_workers_start_ahead_only_when_a_feed_was_never_fetched(store_for, tmp_path):
+    store = store_for(f"sqlite:///{tmp_path / 'f.db'}")
+    store.sync_config_feeds([FeedSpec(f"http://o.test/{n}.xml") for n in range(3)], NOW)
+    fetcher, warmed = _InstantFetcher(), []
+
+    @asynccontextmanager
+    async def open_fetcher() -> AsyncIterator[_InstantFetcher]:
+        yield fetcher
+
+    def analyse(body: bytes, url: str, content_type: str | None) -> Analysis:
+        return Analysis(None, ())
+
+    with ThreadPoolExecutor(1) as executor:
+        poller = Poller(store, open_fetcher, executor, Cadence(900), 1000, 300, lambda: NOW,
+                        analyse=analyse, warm_up=lambda: warmed.append(1))  # fmt: skip
+        asyncio.run(poller.poll(force=True))  # new feeds: bodies to parse ahead
+        asyncio.run(poller.poll(force=True))  # each one has a content hash now
+    assert warmed == [1]

@@ -59,6 +59,7 @@ class Poller:
     rng: random.Random = field(default_factory=random.Random)
     analyse: Callable[[bytes, str, str | None], Analysis] | None = None  # analyse_in_worker
     analysis_slots: int = 4  # parse tasks in flight: two per worker keeps each one busy
+    warm_up: Callable[[], None] | None = None  # starts the parse workers; blocks meanwhile
     _claimed: int = 0
     _done: int = 0
 
@@ -76,6 +77,7 @@ class Poller:
         outcomes: list[FeedOutcome] = []
         self._claimed = self._done = 0
         fetcher: FetcherLike | None = None
+        warming: asyncio.Future[None] | None = None
         async with AsyncExitStack() as stack:
             for _ in range(max_batches):
                 if stopping():
@@ -86,13 +88,31 @@ class Poller:
                 )
                 if not feeds:
                     break
+                if warming is None and any(feed.content_hash is None for feed in feeds):
+                    warming = self._warm_up()
                 if fetcher is None:  # opened for the first feed: TLS set-up costs ~40 ms
                     fetcher = await stack.enter_async_context(self.open_fetcher())
                 self._claimed += len(feeds)
                 outcomes += await self._poll_batch(fetcher, feeds)
                 if force or len(feeds) < limit:
                     break
+        if warming is not None:
+            await warming
         return PollReport(tuple(outcomes))
+
+    def _warm_up(self) -> asyncio.Future[None]:
+        """A feed never fetched sends a body to parse: start the workers now, in a thread, so
+        their start-up overlaps the fetching instead of stalling the event loop at the first
+        body. A failure to start shows again, as each parse's error."""
+
+        def warm_up() -> None:
+            if self.warm_up is not None:
+                try:
+                    self.warm_up()
+                except Exception:  # reported by the parses themselves
+                    log.debug("parse workers did not start ahead", exc_info=True)
+
+        return asyncio.get_running_loop().run_in_executor(None, warm_up)
 
     async def _poll_batch(self, fetcher: FetcherLike, feeds: list[FeedState]) -> list[FeedOutcome]:
         from pipeline.fetching import FetchRequest
