@@ -104,6 +104,10 @@ class _Hit(NamedTuple):
         return self.matched if self.view is None else self.view.span(self.start, self.end)
 
 
+# ``_Hit``'s own ``__new__`` is a Python function; the exact pass makes a dozen hits an item.
+_new_hit = tuple.__new__
+
+
 class Matcher:
     """A profile compiled for matching. Build once, call ``match`` for each item."""
 
@@ -133,6 +137,8 @@ class Matcher:
                 keys.setdefault(key, []).append(entry)
         self._automata = _Automata(keys)
         self._weights = [owner.weight for owner in self._owners]
+        # Each owner's hit weight per field, multiplied out once rather than for every hit.
+        self._field_weights = {f: [w * fw for w in self._weights] for f, fw in self._fields}
         self._has_keys = bool(keys)
         self._top_field = max((w for _, w in self._fields), default=0.0)
 
@@ -184,14 +190,14 @@ class Matcher:
         candidates: list[tuple[str, int, int, int]] = []
         if not self._has_keys:
             return hits, candidates
-        weights = self._weights
-        for field, field_weight, norm, display in norms:
+        hit = _new_hit
+        for field, _, norm, display in norms:
             if not norm:
                 continue
+            weights = self._field_weights[field]
             view = SpanMap(display, norm)
             taken: set[int] = set()
-            padded = f" {bounded(norm)} "
-            for last, (length, entries) in self._automata.iter(padded):
+            for last, (length, entries) in self._automata.iter(f" {bounded(norm)} "):
                 first = last - length  # index in norm of the key's first character
                 for ident, owner, stem, cased, alias, front, back in entries:
                     if ident < 0:  # a fuzzy probe: the word is found if fuzzy matching runs
@@ -205,10 +211,8 @@ class Matcher:
                     if cased and not _same_case(view.span(start, stop), alias.text):
                         continue
                     taken.add(ident)
-                    weight = weights[owner] * field_weight
-                    hits.append(
-                        _Hit(owner, alias, field, "", 100.0, weight, start, stop, view)  # type: ignore[arg-type]
-                    )
+                    found = (owner, alias, field, "", 100.0, weights[owner], start, stop, view)
+                    hits.append(hit(_Hit, found))
         return hits, candidates
 
     # ------------------------------------------------------------------ fuzzy pass
@@ -476,6 +480,8 @@ def _same_case(matched: str, alias: str) -> bool:
 
 
 def _nfkc(text: str) -> str:
+    if text.isascii():  # NFKC leaves ASCII alone, and it has no typographic apostrophe
+        return text
     return unicodedata.normalize("NFKC", text).replace("\u2019", "'")
 
 
@@ -510,23 +516,45 @@ def _distinct(hits: list[_Hit]) -> dict[int, list[_Hit]]:
     words of a topic ("technologies", "digital") add up."""
     by_field: dict[tuple[int, str], list[_Hit]] = {}
     for hit in hits:
-        by_field.setdefault((hit.owner, hit.field), []).append(hit)
+        same = by_field.get((hit.owner, hit.field))
+        if same is None:
+            by_field[hit.owner, hit.field] = [hit]
+        else:
+            same.append(hit)
     by_owner: dict[int, list[_Hit]] = {}
     for (owner, _), same in by_field.items():
-        kept = by_owner.setdefault(owner, [])
-        if len(same) == 1:
+        kept = by_owner.get(owner)
+        if kept is None:
+            kept = by_owner[owner] = []
+        if len(same) == 1:  # most owners have one hit per field: nothing to rank
             kept.append(same[0])
-            continue
-        same.sort(key=lambda h: (h.start - h.end, -h.weight))
-        spans: list[tuple[int, int]] = []
-        aliases: set[str] = set()
-        for hit in same:
-            if hit.alias.norm in aliases or any(s < hit.end and hit.start < e for s, e in spans):
-                continue
-            spans.append((hit.start, hit.end))
-            aliases.add(hit.alias.norm)
-            kept.append(hit)
+        else:
+            kept.extend(_longest_first(same))
     return by_owner
+
+
+def _longest_first(same: list[_Hit]) -> list[_Hit]:
+    """One field's hits of one owner: longest first, skipping repeated aliases and overlaps."""
+    same.sort(key=_span_order)
+    spans: list[tuple[int, int]] = []
+    aliases: set[str] = set()
+    kept = []
+    for hit in same:
+        start, end, norm = hit.start, hit.end, hit.alias.norm
+        if norm in aliases:
+            continue
+        for s, e in spans:
+            if s < end and start < e:
+                break
+        else:
+            spans.append((start, end))
+            aliases.add(norm)
+            kept.append(hit)
+    return kept
+
+
+def _span_order(hit: _Hit) -> tuple[int, float]:
+    return hit.start - hit.end, -hit.weight
 
 
 def match(item: Item, profile: Profile) -> MatchResult:
