@@ -297,13 +297,25 @@ WORD_CLASS = (
 _NON_WORD = re.compile(f"[^{WORD_CLASS} ]")  # spaces are left as they are
 _ASCII_NON_WORD = bytes(b if chr(b).isalnum() or b == ord("_") else ord(" ") for b in range(256))
 word_char = lru_cache(maxsize=8192)(is_word_char)
+# Bounding goes in pieces of this size (measured: shorter ones cost more calls, longer ones
+# are less often pure ASCII in mixed-script text).
+_BOUND_PIECE = 100
 
 
 def bounded(norm: str) -> str:
     """Every non-word character as a space (same length). ASCII text takes a bytes fast path."""
     if norm.isascii():
         return norm.encode("ascii").translate(_ASCII_NON_WORD).decode("ascii")
-    return _NON_WORD.sub(" ", norm)
+    if len(norm) <= _BOUND_PIECE:
+        return _NON_WORD.sub(" ", norm)
+    # character by character: pieces may be cut anywhere, and ASCII ones take the fast path
+    pieces = [norm[i : i + _BOUND_PIECE] for i in range(0, len(norm), _BOUND_PIECE)]
+    return "".join(
+        p.encode("ascii").translate(_ASCII_NON_WORD).decode("ascii")
+        if p.isascii()
+        else _NON_WORD.sub(" ", p)
+        for p in pieces
+    )
 
 
 # Blocks where folding most often turns one character into several (Latin-1 and Latin

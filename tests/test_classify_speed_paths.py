@@ -79,3 +79,5 @@ def test_long_text_normalised_in_pieces_equals_the_whole_text_normalised() -> No
         assert T.clean(text) == plain_clean(text)
         assert T.fold(T.clean(text)) == plain_fold(plain_clean(text))
         assert T.clean_and_fold(text) == (plain_clean(text), plain_fold(plain_clean(text)))
+        norm = T.fold(text) + " Pakistan's e-commerce, 2026."
+        assert T.bounded(norm) == T._NON_WORD.sub(" ", norm)
