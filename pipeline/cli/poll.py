@@ -38,6 +38,12 @@ def poll(ctx: click.Context, once: bool, as_json: bool, verbose: bool) -> None:
 
     Without --once only the feeds that are due are polled.
     """
+    with _without_cyclic_collection():
+        report = _poll_command(ctx, once=once, as_json=as_json, verbose=verbose)
+    _print_report(report, as_json)
+
+
+def _poll_command(ctx: click.Context, *, once: bool, as_json: bool, verbose: bool) -> PollReport:
     from pipeline.bootstrap import build
 
     settings = settings_from(ctx)
@@ -47,10 +53,25 @@ def poll(ctx: click.Context, once: bool, as_json: bool, verbose: bool) -> None:
         runtime.service.prepare()
         with _progress(enabled=not as_json and sys.stderr.isatty()) as update:
             runtime.service.poller.on_progress = update
-            report = asyncio.run(_poll(runtime, force=once))
+            return asyncio.run(_poll(runtime, force=once))
     finally:
         runtime.close_sync()
-    _print_report(report, as_json)
+
+
+@contextmanager
+def _without_cyclic_collection() -> Iterator[None]:
+    """A poll is one batch, then the process exits: the cyclic collector would walk the
+    ~50,000 objects of start-up again and again (~35 ms of an unchanged poll) to free a few
+    hundred. Reference counting still frees everything else at once."""
+    import gc
+
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @contextmanager
