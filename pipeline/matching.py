@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable, Sequence
-from typing import NamedTuple
+from operator import itemgetter
+from typing import Any, NamedTuple
 
 import ahocorasick
 from rapidfuzz import fuzz, process
@@ -104,7 +105,7 @@ class _Hit(NamedTuple):
         return self.matched if self.view is None else self.view.span(self.start, self.end)
 
 
-# ``_Hit``'s own ``__new__`` is a Python function; the exact pass makes a dozen hits an item.
+# A NamedTuple's own ``__new__`` is a Python function; the exact pass makes a dozen hits an item.
 _new_hit = tuple.__new__
 
 
@@ -141,6 +142,10 @@ class Matcher:
         self._field_weights = {f: [w * fw for w in self._weights] for f, fw in self._fields}
         self._has_keys = bool(keys)
         self._top_field = max((w for _, w in self._fields), default=0.0)
+        # Per owner, read once here rather than per item: what it implies, its reasons' kind.
+        self._implies = [o.entity.implies if o.entity else () for o in self._owners]
+        self._reason_kinds = ["topic" if o.kind == "topic" else "entity" for o in self._owners]
+        self._reasons: dict[tuple[Any, ...], Reason] = {}
 
     def _own(self, owner: _Owner) -> int:
         self._owners.append(owner)
@@ -278,7 +283,7 @@ class Matcher:
     def _score(self, hits: list[_Hit]) -> _Verdict:
         owners = self._owners
         by_owner = _distinct(_in_context(hits, owners))
-        present = {owners[index].group for index in by_owner}
+        present: set[str] | None = None  # the groups with hits, for implications' "unless"
         evidence: dict[str, float] = {}
         lent: list[tuple[str, float, int]] = []  # (group, weight, lending owner)
         damping: dict[str, float] = {}
@@ -293,8 +298,11 @@ class Matcher:
             for hit in owner_hits:  # noisy-OR: independent pieces of evidence
                 miss *= 1.0 - hit.weight
             evidence[owner.group] = 1.0 - (1.0 - evidence.get(owner.group, 0.0)) * miss
-            if owner.entity is not None and owner.entity.implies:
-                for imp in owner.entity.implies:
+            implies = self._implies[index]
+            if implies:
+                if present is None:
+                    present = {owners[i].group for i in by_owner}
+                for imp in implies:
                     if not present.intersection(imp.unless):
                         lent.append((imp.group, imp.weight * (1.0 - miss), index))
         for group, weight, _ in lent:
@@ -312,7 +320,17 @@ class Matcher:
             if value > direct and rule.kind == "direct":
                 direct = value
         top = max(top, SINGLE_GROUP_CAP * max(evidence.values(), default=0.0))
-        return _Verdict(self, evidence, by_owner, lent, scored, top, direct)
+        return _new_hit(_Verdict, (self, evidence, by_owner, lent, scored, top, direct))
+
+    def _reason(self, *fields: Any) -> Reason:
+        """The reasons shown repeat from item to item (the same alias quoted the same way):
+        each is made once. Reasons are frozen, so sharing them is safe; the table is bounded."""
+        reason = self._reasons.get(fields)
+        if reason is None:
+            if len(self._reasons) >= _MAX_REASONS_KEPT:
+                self._reasons.clear()
+            reason = self._reasons[fields] = Reason(*fields)
+        return reason
 
     def reasons(self, verdict: _Verdict, groups: Iterable[str], limit: int) -> list[Reason]:
         """The ``limit`` strongest hits and implications of ``groups``, strongest first.
@@ -325,22 +343,22 @@ class Matcher:
         for index, owner_hits in verdict.by_owner.items():
             owner = owners[index]
             if owner.group in wanted and owner.kind != "negative":
+                name = owner.name
                 for hit in owner_hits:
                     if hit.weight > 0:  # context-only words are not evidence
-                        ranked.append(
-                            (-hit.weight, owner.name, hit.field, hit.start, index, hit, 0)
-                        )
+                        ranked.append((-hit.weight, name, hit.field, hit.start, index, hit, 0))
         for group, weight, index in verdict.lent:
             if group in wanted:
                 top = max(verdict.by_owner[index], key=lambda h: h.weight)
                 name = f"{group} (implied by {owners[index].name})"
                 ranked.append((-weight, name, top.field, top.start, index, top, weight))
-        ranked.sort(key=lambda r: r[:4])
+        ranked.sort(key=_RANK_ORDER)
+        kinds = self._reason_kinds
         return [
-            Reason(
+            self._reason(
                 name,
                 hit.text,
-                "rule" if lent else ("topic" if owners[index].kind == "topic" else "entity"),
+                "rule" if lent else kinds[index],
                 hit.alias.text,
                 hit.field,
                 hit.similarity,
@@ -348,6 +366,12 @@ class Matcher:
             )
             for _, name, _, _, index, hit, lent in ranked[:limit]
         ]
+
+
+# Reasons rank by weight, then name, field and position; ties keep the order of the hits.
+_RANK_ORDER = itemgetter(0, 1, 2, 3)
+# Reasons a matcher keeps for reuse (see ``Matcher._reason``).
+_MAX_REASONS_KEPT = 50_000
 
 
 class _Verdict(NamedTuple):
