@@ -105,8 +105,9 @@ class _Hit(NamedTuple):
         return self.matched if self.view is None else self.view.span(self.start, self.end)
 
 
-# A NamedTuple's own ``__new__`` is a Python function; the exact pass makes a dozen hits an item.
-_new_hit = tuple.__new__
+# A NamedTuple's own ``__new__`` is a Python function; the exact pass makes a dozen hits an item
+# and every item a verdict, so both are built with the C one.
+_new_record = tuple.__new__
 
 
 class Matcher:
@@ -195,7 +196,7 @@ class Matcher:
         candidates: list[tuple[str, int, int, int]] = []
         if not self._has_keys:
             return hits, candidates
-        hit = _new_hit
+        hit = _new_record
         for field, _, norm, display in norms:
             if not norm:
                 continue
@@ -320,7 +321,7 @@ class Matcher:
             if value > direct and rule.kind == "direct":
                 direct = value
         top = max(top, SINGLE_GROUP_CAP * max(evidence.values(), default=0.0))
-        return _new_hit(_Verdict, (self, evidence, by_owner, lent, scored, top, direct))
+        return _new_record(_Verdict, (self, evidence, by_owner, lent, scored, top, direct))
 
     def _reason(self, *fields: Any) -> Reason:
         """The reasons shown repeat from item to item (the same alias quoted the same way):
