@@ -159,12 +159,21 @@ def _text(element: ET.Element, *, uri: bool = False) -> str:
     """An element's text as feedparser's ``pop`` leaves it (strict parser, UTF-8 document)."""
     text = (element.text or "").strip()
     if uri and text:
-        text = _urljoin("", text)
+        text = _uri(text)
+    if text.isascii():  # both repairs below leave ASCII as it is
+        return text
     try:
         text = text.encode("iso-8859-1").decode("utf-8")  # feedparser's mojibake repair
     except (UnicodeEncodeError, UnicodeDecodeError):
         pass
     return text.translate(_cp1252)
+
+
+def _uri(text: str) -> str:
+    """``_urljoin("", text)``, feedparser's reading of a URI: with no base, urljoin leaves the
+    text alone and only its regex acts, dropping slashes right after the first "scheme://".
+    Text with no slash there is returned as it is (find() gives -1 without "://": harmless)."""
+    return _urljoin("", text) if text[text.find("://") + 3 :][:1] == "/" else text
 
 
 def _guess_type(text: str) -> tuple[str, dict[str, Any]]:
@@ -174,6 +183,8 @@ def _guess_type(text: str) -> tuple[str, dict[str, Any]]:
 
 
 def _entry_link(link: str) -> str:
+    if "&" not in link:
+        return link
     link = link.replace("&amp;", "&")  # feedparser's repair of query strings
     return re.sub("&([A-Za-z0-9_]+);", r"&\g<1>", link)
 

@@ -9,13 +9,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from feedparser.urls import _urljoin
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline import fastrss
 from pipeline.errors import ParseError
 from pipeline.parsing import (
+    _PLAIN_HTTP_URL,
     ParsedFeed,
+    _joined_url,
+    _safe_url,
     canonical_url,
     discover_feeds,
     discover_links,
@@ -376,3 +380,42 @@ def test_max_items_truncates_a_long_feed_instead_of_refusing_it() -> None:
     assert len(parse_feed(body, "https://x/f", max_items=100).items) == 100
     with pytest.raises(ParseError, match="refused: 18009 XML tags"):
         parse_feed(body, "https://x/f", max_elements=5000)
+
+
+# Links as feeds write them, and the near misses the plain-URL shortcut must leave to urljoin:
+# upper-case schemes, empty queries, fragments, params, user info, IPv6 hosts, dot segments.
+LINKS_AND_NEAR_MISSES = st.tuples(
+    st.sampled_from(["http://", "https://", "HTTP://", "ftp://", "//"]),
+    st.sampled_from(["a.example", "x-y.org", "[::1]", "u@a", "é.org"]),
+    st.sampled_from(["", ":8080", ":"]),
+    st.lists(st.sampled_from(["/", "/a", "/b/", "..", ".", ";p", "%20", "é", "@", "~", "'"])),
+    st.sampled_from(["", "?", "?q=1", "?a;b?c", "?&amp;", '?"']),
+    st.sampled_from(["", "#", "#f"]),
+).map(lambda parts: "".join(parts[:3]) + "".join(parts[3]) + "".join(parts[4:]))
+NEAR_MISSES = ["http://a.example/a?", "http://a.example/a#", "http://a.example/a;p", "HTTP://a/",
+               "http://u@a/", "http://[::1]/", "http://a.example/?#f", "http://é.org/"]  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    link=st.one_of(LINKS_AND_NEAR_MISSES, st.sampled_from(NEAR_MISSES)),
+    base=st.sampled_from(["http://example.org/feed/", "https://example.org/a/b?x#y", ""]),
+)
+def test_a_link_taken_as_it_is_is_what_urljoin_would_make_of_it(link: str, base: str) -> None:
+    if _PLAIN_HTTP_URL.fullmatch(link):
+        assert _joined_url(base, link) == link
+    assert _safe_url(link, base) == (_joined_url(base, link) if link else None)
+
+
+def test_plain_links_are_recognised_and_near_misses_are_not() -> None:
+    plain = ["http://a.example", "https://a.example:8080/x/y.html?id=3&b=c;d"]
+    near = ["http://a.example/x?", "http://a.example/x#", "HTTP://a.example/", "http://u@a/x"]
+    assert all(_PLAIN_HTTP_URL.fullmatch(u) for u in plain)
+    assert not any(_PLAIN_HTTP_URL.fullmatch(u) for u in near)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["http", "h", "é", "+", ":", "/", "//", "://", "a", " "])))
+def test_the_fast_reader_reads_a_uri_as_feedparser_does(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    assert fastrss._uri(text) == _urljoin("", text)
