@@ -536,9 +536,20 @@ _TRACKING = ("utm_", "fbclid", "gclid", "mc_cid", "mc_eid", "igshid")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+# Already canonical: lowercase scheme and host, no port, user info, query or fragment, a path.
+_CANONICAL_URL = re.compile(r"https?://[a-z0-9.-]+/[!\"$-=@-~]*")
+
+
 def canonical_url(url: str) -> str:
     """Lowercase scheme and host, no default port, no fragment, no tracking parameters."""
-    parts = urlsplit(url.strip())
+    url = url.strip()
+    if _CANONICAL_URL.fullmatch(url):
+        return url  # what the splitting and joining below would give back
+    return _canonical_url(url)
+
+
+def _canonical_url(url: str) -> str:
+    parts = urlsplit(url)
     scheme, host = parts.scheme.lower(), (parts.hostname or "")
     try:
         port = parts.port

@@ -18,6 +18,7 @@ from pipeline.errors import ParseError
 from pipeline.parsing import (
     _PLAIN_HTTP_URL,
     ParsedFeed,
+    _canonical_url,
     _joined_url,
     _safe_url,
     canonical_url,
@@ -419,3 +420,10 @@ def test_plain_links_are_recognised_and_near_misses_are_not() -> None:
 def test_the_fast_reader_reads_a_uri_as_feedparser_does(pieces: list[str]) -> None:
     text = "".join(pieces)
     assert fastrss._uri(text) == _urljoin("", text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(link=st.one_of(LINKS_AND_NEAR_MISSES, st.sampled_from(NEAR_MISSES)), pad=st.booleans())
+def test_a_canonical_link_is_returned_as_it_is_and_others_are_rebuilt(link: str, pad: bool) -> None:
+    link = f" {link}\n" if pad else link
+    assert canonical_url(link) == _canonical_url(link.strip())
