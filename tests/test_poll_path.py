@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import threading
 from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -168,3 +169,41 @@ def test_parse_workers_start_ahead_only_when_a_feed_was_never_fetched(store_for,
         asyncio.run(poller.poll(force=True))  # new feeds: bodies to parse ahead
         asyncio.run(poller.poll(force=True))  # each one has a content hash now
     assert warmed == [1]
+
+
+def test_a_changed_feed_starts_the_workers_in_a_thread_while_the_others_are_fetched(
+    store_for, tmp_path
+):
+    store = store_for(f"sqlite:///{tmp_path / 'f.db'}")
+    store.sync_config_feeds([FeedSpec(f"http://o.test/{n}.xml") for n in range(3)], NOW)
+    everything_fetched, order = threading.Event(), []
+
+    class Fetcher(_InstantFetcher):
+        async def fetch_many(self, requests):
+            async for pair in super().fetch_many(requests):
+                yield pair
+            everything_fetched.set()
+
+    @asynccontextmanager
+    async def open_fetcher() -> AsyncIterator[_InstantFetcher]:
+        yield Fetcher()
+
+    def warm_up() -> None:  # blocks until the event loop has fetched every feed meanwhile
+        order.append("starting")
+        if everything_fetched.wait(10):
+            order.append("started")
+
+    def analyse(body: bytes, url: str, content_type: str | None) -> Analysis:
+        order.append("parse")
+        return Analysis(None, ())
+
+    with ThreadPoolExecutor(1) as executor:
+        first = Poller(store, open_fetcher, executor, Cadence(900), 1000, 300, lambda: NOW,
+                       analyse=analyse)  # fmt: skip
+        asyncio.run(first.poll(force=True))  # every feed now has a content hash
+        order.clear()
+        everything_fetched.clear()
+        later = Poller(store, open_fetcher, executor, Cadence(900), 1000, 300, lambda: NOW,
+                       analyse=analyse, warm_up=warm_up)  # fmt: skip
+        asyncio.run(later.poll(force=True))  # no feed is new, every body changed
+    assert order == ["starting", "started", "parse", "parse", "parse"]

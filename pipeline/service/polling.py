@@ -62,6 +62,8 @@ class Poller:
     warm_up: Callable[[], None] | None = None  # starts the parse workers; blocks meanwhile
     _claimed: int = 0
     _done: int = 0
+    _warming: asyncio.Future[None] | None = None  # this poll's start of the parse workers
+    _workers_started: bool = False
 
     async def poll(
         self,
@@ -76,8 +78,8 @@ class Poller:
         """
         outcomes: list[FeedOutcome] = []
         self._claimed = self._done = 0
+        self._warming = None
         fetcher: FetcherLike | None = None
-        warming: asyncio.Future[None] | None = None
         async with AsyncExitStack() as stack:
             for _ in range(max_batches):
                 if stopping():
@@ -88,31 +90,37 @@ class Poller:
                 )
                 if not feeds:
                     break
-                if warming is None and any(feed.content_hash is None for feed in feeds):
-                    warming = self._warm_up()
+                if any(feed.content_hash is None for feed in feeds):
+                    self._start_workers()  # ahead: such a feed will send a body to parse
                 if fetcher is None:  # opened for the first feed: TLS set-up costs ~40 ms
                     fetcher = await stack.enter_async_context(self.open_fetcher())
                 self._claimed += len(feeds)
                 outcomes += await self._poll_batch(fetcher, feeds)
                 if force or len(feeds) < limit:
                     break
-        if warming is not None:
-            await warming
+        if self._warming is not None:
+            await self._warming
         return PollReport(tuple(outcomes))
 
-    def _warm_up(self) -> asyncio.Future[None]:
-        """A feed never fetched sends a body to parse: start the workers now, in a thread, so
-        their start-up overlaps the fetching instead of stalling the event loop at the first
-        body. A failure to start shows again, as each parse's error."""
+    def _start_workers(self) -> asyncio.Future[None]:
+        """Start the parse workers in a thread, once: their start-up (a fork server importing
+        the parser and matcher, ~0.25 s) then overlaps the fetching instead of stalling the
+        event loop, which the first task sent to a pool not yet started would do. A failure
+        to start shows again, as each parse's error."""
 
         def warm_up() -> None:
-            if self.warm_up is not None:
-                try:
-                    self.warm_up()
-                except Exception:  # reported by the parses themselves
-                    log.debug("parse workers did not start ahead", exc_info=True)
+            if self.warm_up is None:
+                return
+            try:
+                self.warm_up()
+            except Exception:  # reported by the parses themselves
+                log.debug("parse workers did not start ahead", exc_info=True)
+            else:
+                self._workers_started = True
 
-        return asyncio.get_running_loop().run_in_executor(None, warm_up)
+        if self._warming is None:
+            self._warming = asyncio.get_running_loop().run_in_executor(None, warm_up)
+        return self._warming
 
     async def _poll_batch(self, fetcher: FetcherLike, feeds: list[FeedState]) -> list[FeedOutcome]:
         from pipeline.fetching import FetchRequest
@@ -193,6 +201,8 @@ class Poller:
             )
         if not isinstance(result, Fetched):
             raise FetchError(feed.url, f"unexpected fetch result {type(result).__name__}")
+        if self.warm_up is not None and not self._workers_started:
+            await asyncio.shield(self._start_workers())
         analysis = await parser.parse(
             result.body, result.final_url or feed.url, result.content_type
         )
