@@ -64,7 +64,7 @@ def test_ascii_text_finds_the_same_keys_with_the_ascii_automaton_alone() -> None
         if not padded.isascii():
             continue
         checked += 1
-        assert list(automata.iter(padded)) == list(automata._all.iter(padded))
+        assert automata.iter(padded) == automata._all.find(padded)
     assert checked > 50  # the dev set has English items
 
 
