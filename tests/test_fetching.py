@@ -351,3 +351,55 @@ def test_http2_is_used_where_a_tls_server_offers_it(h2_feed_url: str, tls_files:
     for result in asyncio.run(run()):
         assert isinstance(result, Fetched) and result.body == BODY
         assert result.http_version == "HTTP/2"
+
+
+def test_an_idle_connection_reads_as_readable_once_the_server_closes_it() -> None:
+    """The pool's "did the server hang up?" check, answered from the socket looked up once,
+    agrees with httpcore's own answer before and after the server closes the connection."""
+    import httpcore
+
+    from pipeline.fetching import _KnownSocketBackend
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(5)
+
+    async def run() -> list[tuple[bool, bool]]:
+        backend = _KnownSocketBackend(httpcore.AnyIOBackend())
+        port = listener.getsockname()[1]
+        stream = await backend.connect_tcp("127.0.0.1", port, timeout=5)
+        served, _ = listener.accept()
+        answers = [
+            (stream.get_extra_info("is_readable"), stream._stream.get_extra_info("is_readable"))
+        ]
+        served.close()
+        for _ in range(100):  # the FIN arrives within milliseconds on loopback
+            if stream.get_extra_info("is_readable"):
+                break
+            await asyncio.sleep(0.01)
+        answers.append(
+            (stream.get_extra_info("is_readable"), stream._stream.get_extra_info("is_readable"))
+        )
+        await stream.aclose()
+        answers.append((stream.get_extra_info("is_readable"), True))  # closed here: not reusable
+        return answers
+
+    try:
+        assert asyncio.run(run()) == [(False, False), (True, True), (True, True)]
+    finally:
+        listener.close()
+
+
+def test_each_origins_pool_checks_idle_connections_through_the_known_socket(
+    feed_server: FeedServer,
+) -> None:
+    from pipeline.fetching import _KnownSocketBackend
+
+    url = feed_server.add("/f.xml", BODY)
+
+    async def run() -> list[object]:
+        async with Fetcher() as fetcher:
+            await fetcher.fetch(FetchRequest(url))
+            return [client.transport._pool._network_backend for client in fetcher._clients.values()]
+
+    backends = asyncio.run(run())
+    assert backends and all(isinstance(b, _KnownSocketBackend) for b in backends)
