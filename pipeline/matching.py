@@ -466,6 +466,8 @@ class _Automata:
 
 
 class _Automaton:
+    """One automaton and each key's entries, by the key's index (what the walk reports)."""
+
     def __init__(self, keys: list[str], payloads: list[tuple[_Entry, ...]]) -> None:
         self._payloads = payloads
         self._automaton = ahocorasick_rs.AhoCorasick(keys) if keys else None

@@ -90,7 +90,7 @@ class Poller:
                 )
                 if not feeds:
                     break
-                if any(feed.content_hash is None for feed in feeds):
+                if not self._workers_started and any(f.content_hash is None for f in feeds):
                     self._start_workers()  # ahead: such a feed will send a body to parse
                 if fetcher is None:  # opened for the first feed: TLS set-up costs ~40 ms
                     fetcher = await stack.enter_async_context(self.open_fetcher())
