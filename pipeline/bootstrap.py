@@ -6,12 +6,11 @@ the notifiers. Nothing here runs at import time.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import socket
 import threading
 from collections.abc import AsyncIterator, Callable, Mapping
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -128,6 +127,9 @@ def _start_executor(
     if in_process:
         # One thread, so tests and tiny installs skip process start-up.
         return ThreadPoolExecutor(1, initializer=init_worker, initargs=(seeds,))
+    import multiprocessing  # here: a poll with nothing to parse never needs it (~6 ms)
+    from concurrent.futures import ProcessPoolExecutor
+
     workers = _workers(settings)
     context = multiprocessing.get_context("forkserver")
     # The fork server imports the parsing and matching code (and the main script, which each
