@@ -173,7 +173,8 @@ def _uri(text: str) -> str:
     """``_urljoin("", text)``, feedparser's reading of a URI: with no base, urljoin leaves the
     text alone and only its regex acts, dropping slashes right after the first "scheme://".
     Text with no slash there is returned as it is (find() gives -1 without "://": harmless)."""
-    return _urljoin("", text) if text[text.find("://") + 3 :][:1] == "/" else text
+    after = text.find("://") + 3
+    return _urljoin("", text) if text[after : after + 1] == "/" else text
 
 
 def _guess_type(text: str) -> tuple[str, dict[str, Any]]:
