@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from typing import Any
 
-from pipeline.text import clean, normalize
+from pipeline.text import bounded, clean, is_cjk, normalize
 
 MAX_DRAFT_CHARS = 200_000
 THRESHOLD = 0.5
@@ -911,6 +911,8 @@ def _typed(name: str, entry: _Name, salience: float, lowercase: Counter[str]) ->
     if entry.after_title and 1 < len(name.split()) <= 4:
         return _Entity(name, "person", salience, aliases, ["follows a title (Minister, CEO...)"])
     words = name.split()
+    if name.lower() in _lexicon_keys():  # "AI", "IPO", "Fintech": news words, not names
+        return _Entity(name, "concept", salience, aliases, ["a term of the topic lexicon"])
     if last in _ORG_HEADS:
         why = f"ends in '{last}', an organisation word"
     elif len(words) > 1 and any(w.lower() in lowercase for w in words):
@@ -1353,12 +1355,60 @@ def _topics(
         topics.append(DraftTopic("Key phrases of the article", "topic", KEY_PHRASE_WEIGHT,
                                  tuple(_unique(_spellings(phrases))),
                                  "domain phrases: acronym expansions, compounds, phrases of domain words"))  # fmt: skip
-    if hubs:
-        domain = [DraftAlias(w, f"article ({why})") for w, why in hubs.items()]
+    domain = [DraftAlias(w, f"article ({why})") for w, why in hubs.items()]
+    domain += _lexicon_terms(art, [*phrases, *domain])
+    if domain:
         topics.append(DraftTopic("Domain words", "topic", DOMAIN_WORD_WEIGHT,
                                  tuple(_unique(_spellings(domain))),
                                  "words the article repeats in many phrases (weaker: each alone is common)"))  # fmt: skip
     return topics
+
+
+def _lexicon_terms(art: _Article, drafted: Sequence[DraftAlias]) -> list[DraftAlias]:
+    """Terms of the topic lexicon that the article writes at least twice, in English or in any
+    language the lexicon knows, and that no drafted phrase covers. The article's statistics
+    miss them when it is short (few words repeat in three phrases) or written in a script
+    without capitals or spaces (Chinese, Urdu): its own words are then the lexicon's."""
+    text = " " + bounded(normalize(art.text)) + " "
+    covered = {
+        part
+        for alias in drafted
+        for words in [re.split(r"[\s/]+", alias.text.strip("=*").lower())]
+        for size in (1, 2, 3)
+        for part in (" ".join(words[i : i + size]).rstrip("*") for i in range(len(words)))
+    }
+    out: list[DraftAlias] = []
+    for key, entry in _TOPIC_LEXICON.items():
+        if covered.intersection(key):
+            continue
+        counts = {form: _mentions(art.text, text, form) for form in _lexicon_forms(key, entry)}
+        if sum(counts.values()) < 2:
+            continue
+        written = ", ".join(f"{form} {n}x" for form, n in counts.items() if n)
+        why = f"article (a term of the topic lexicon, written {written})"
+        english = [DraftAlias(form.upper() if len(form) <= 3 else form, why) for form in key]
+        native = [DraftAlias(f, why) for f, n in counts.items() if n and not f.isascii()]
+        out += [*english, *native]
+    return out
+
+
+def _lexicon_forms(key: tuple[str, ...], entry: Mapping[str, tuple[str, ...]]) -> list[str]:
+    forms = [*key, *(form for forms in entry.values() for form in forms)]
+    return list(dict.fromkeys(form for form in forms if not form.isascii() or form in key))
+
+
+def _mentions(original: str, bounded_text: str, form: str) -> int:
+    """How often the article writes ``form``: whole words (stems: word starts; CJK: anywhere);
+    a short English key ("ai", "it", "ipo") only in capitals, as the acronym, not the word."""
+    if form.isascii() and len(form) <= 3:
+        return len(re.findall(rf"\b{re.escape(form.upper())}s?\b", original))
+    stem = form.endswith("*")
+    words = bounded(normalize(form.rstrip("*"))).strip()
+    if not words:
+        return 0
+    if any(is_cjk(char) for char in words):
+        return bounded_text.count(words)
+    return bounded_text.count(f" {words}" if stem else f" {words} ")
 
 
 _ADJECTIVE = re.compile(r"(?:al|ic|ive|ous|ile|\w{4}ent|\w{4}ant|ary|less|ful|able|ible)$")
@@ -1633,6 +1683,7 @@ _TOPIC_LEXICON: dict[tuple[str, ...], dict[str, tuple[str, ...]]] = {
 }  # fmt: skip
 
 
+@cache
 def _lexicon_keys() -> dict[str, tuple[str, ...]]:
     return {form: forms for forms in _TOPIC_LEXICON for form in forms}
 
@@ -1655,6 +1706,8 @@ def _carried(topics: Sequence[DraftTopic], langs: Sequence[str]) -> list[DraftTo
             if text in keys:
                 strong = topic.weight > DOMAIN_WORD_WEIGHT  # a key phrase of the article
                 (added if strong else words).extend(_forms(keys[text], langs, phrase.text))
+                if strong:  # and its other English forms: "AI" brings "artificial intelligence"
+                    added += _english_forms(keys[text], phrase.text)
                 continue
             parts = re.split(r"[\s/]+", text)
             for size in (2, 1):
@@ -1672,6 +1725,17 @@ def _carried(topics: Sequence[DraftTopic], langs: Sequence[str]) -> list[DraftTo
                               "the article's domain words and terms as the press of the story's "
                               "languages writes them (topic lexicon; weaker than the article's own)"))  # fmt: skip
     return out
+
+
+def _english_forms(key: tuple[str, ...], source: str) -> list[DraftAlias]:
+    """A lexicon entry's English forms but ``source``, acronyms in capitals; stems ("technolog"
+    beside "technology") are left out: they are no words of their own."""
+    stems = {a for a in key for b in key if a != b and b.startswith(a)}
+    return [
+        DraftAlias(form.upper() if len(form) <= 3 else form, f"topic lexicon: en for {source!r}")
+        for form in key
+        if form != source.strip("=*").lower() and form not in stems
+    ]
 
 
 def _forms(key: tuple[str, ...], langs: Sequence[str], source: str) -> list[DraftAlias]:

@@ -227,3 +227,49 @@ def test_a_groups_clipped_name_glued_to_its_line_of_business_is_a_weaker_alias()
     assert Matcher(profile).match(Item(id="1", title="Oripay doubles its users in Kenya")).match
     names = {e.name for e in draft(ARTICLE, "nu").entities}
     assert "Nubank units by name" not in names  # "Nu" is too short to be a clipped name
+
+
+# A brief: too short for any word to repeat beside three others.
+BRIEF = (
+    "Nvidia to build AI centre with Indonesia's Indosat\n\n"
+    "Nvidia and Indosat will build an artificial intelligence centre in Surakarta, the first "
+    "sovereign AI facility in Indonesia. It will train models, and it opens next year."
+)
+# The same kind of story written in Chinese: no capitals, no spaces between words.
+CHINESE = (
+    "华为与沙特阿拉伯签署云计算合作协议\n\n"
+    "华为云在利雅得宣布与沙特签署战略合作协议，将在沙特建设数据中心，并为沙特政府提供人工智能"
+    "和云服务。该项目将推动沙特的人工智能产业。"
+)
+
+
+def test_a_brief_gets_the_lexicon_terms_it_repeats_as_topics_and_a_thread_rule() -> None:
+    profile = load_profile(draft_profile_toml(BRIEF, "b"), seed_id="b", source="d")
+    phrases = {a.text for t in profile.topics for a in t.phrases}
+    assert {"artificial intelligence", "AI"} <= phrases  # AI twice, spelled out once
+    assert "data center" not in phrases  # the lexicon's other terms: not in the article
+    assert "IT" not in phrases  # "it" twice, the pronoun, not the acronym
+    assert [r.kind for r in profile.rules] == ["direct", "thread"]
+    matcher = Matcher(profile)
+    assert (
+        matcher.match(Item(id="1", title="Indonesia drafts rules for AI models")).kind == "thread"
+    )
+    assert not matcher.match(Item(id="2", title="Indonesia wins the cup final")).match
+
+
+def test_an_article_in_chinese_gets_topics_from_the_lexicon_terms_it_writes() -> None:
+    phrases = topic_phrases(CHINESE)
+    assert {"人工智能", "artificial intelligence", "云计算", "云服务", "cloud"} <= phrases
+    profile = load_profile(draft_profile_toml(CHINESE, "c"), seed_id="c", source="d")
+    assert "thread" in [r.kind for r in profile.rules]
+    met = Matcher(profile).match(Item(id="1", title="Saudi Arabia opens a national AI centre"))
+    assert met.kind == "thread"
+
+
+def test_a_lexicon_term_written_once_or_already_drafted_is_not_added_again() -> None:
+    once = "Orimoto opens in Kenya\n\nOrimoto has opened in Kenya with a blockchain wallet."
+    assert "blockchain" not in topic_phrases(once)
+    added = {
+        a.text for t in draft(ARTICLE, "nu").topics for a in t.phrases if "lexicon," in a.source
+    }
+    assert added == {"fintech"}  # three times; its payments terms the statistics drafted already
