@@ -1,11 +1,14 @@
 """Drafted versus curated profile: precision, direct and thread recall side by side.
 
     .venv/bin/python bench/draft_quality.py [--eval ../shared/eval/dev.jsonl] [--misses]
+    .venv/bin/python bench/draft_quality.py --short     # also from the seeds' first paragraphs
 
 Scores, on the shared dev set, the profile `followup seed draft` writes from
 seeds/pakistan-alibaba-2026.txt alone beside the curated seeds/pakistan-alibaba-2026.toml;
 then every labelled story under tests/data/stories/<id>/ (seed.txt, items.jsonl, and a
 curated profile.toml when there is one), where the drafter was not written for the story.
+With --short, each story is also drafted from the first 1, 2 and 3 paragraphs of its seed
+alone: users paste briefs and leads, not only long articles.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pipeline.drafting import draft_profile_toml  # noqa: E402
+from pipeline.errors import ConfigError  # noqa: E402
 from pipeline.evaluation import Metrics, evaluate, labeled_from_json  # noqa: E402
 from pipeline.matching import Matcher  # noqa: E402
 from pipeline.profile import Profile, load_profile  # noqa: E402
@@ -57,7 +61,9 @@ def languages(drafted: dict[str, Metrics], curated: dict[str, Metrics] | None) -
                   f" TR {m.thread_recall:.2f}{tail}")  # fmt: skip
 
 
-def story(title: str, article: str, items: Path, curated: Path | None, misses: bool) -> None:
+def story(
+    title: str, article: str, items: Path, curated: Path | None, misses: bool, short: bool
+) -> None:
     rows = [labeled_from_json(json.loads(x)) for x in items.read_text().splitlines() if x.strip()]
     started = time.perf_counter()
     toml_text = draft_profile_toml(article, "drafted")
@@ -72,20 +78,34 @@ def story(title: str, article: str, items: Path, curated: Path | None, misses: b
         c_overall, c_lang = score(prof, rows, False)
         print(line("curated", c_overall))
     languages(d_lang, c_lang)
+    if short:
+        paragraphs = [p for p in article.split("\n\n") if p.strip()]
+        for count in (1, 2, 3):
+            lead = "\n\n".join(paragraphs[:count])
+            name = f"first {count} ¶ ({len(lead.split())} words)"
+            try:
+                profile = load_profile(draft_profile_toml(lead, "d"), seed_id="d", source="-")
+            except ConfigError as exc:  # nothing to draft from so little
+                print(f"  {name}: {exc}")
+                continue
+            print(line(name, score(profile, rows, False)[0]))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--eval", type=Path, default=DEV)
     parser.add_argument("--misses", action="store_true", help="List the drafted misses.")
+    parser.add_argument(
+        "--short", action="store_true", help="Also draft from the first paragraphs."
+    )
     args = parser.parse_args()
     seed = SEEDS / "pakistan-alibaba-2026"
     story("pakistan-alibaba-2026", seed.with_suffix(".txt").read_text(), args.eval,
-          seed.with_suffix(".toml"), args.misses)  # fmt: skip
+          seed.with_suffix(".toml"), args.misses, args.short)  # fmt: skip
     for folder in sorted(p for p in STORIES.glob("*") if (p / "items.jsonl").exists()):
         print()
         story(folder.name, (folder / "seed.txt").read_text(), folder / "items.jsonl",
-              folder / "profile.toml", args.misses)  # fmt: skip
+              folder / "profile.toml", args.misses, args.short)  # fmt: skip
 
 
 if __name__ == "__main__":
