@@ -6,7 +6,8 @@
 Scores, on the shared dev set, the profile `followup seed draft` writes from
 seeds/pakistan-alibaba-2026.txt alone beside the curated seeds/pakistan-alibaba-2026.toml;
 then every labelled story under tests/data/stories/<id>/ (seed.txt, items.jsonl, and a
-curated profile.toml when there is one), where the drafter was not written for the story.
+curated profile.toml when there is one), where the drafter was not written for the story;
+and bench/seeds/pakistan-alibaba-2026.ur.txt, the story briefed in Urdu.
 With --short, each story is also drafted from the first 1, 2 and 3 paragraphs of its seed
 alone: users paste briefs and leads, not only long articles.
 """
@@ -102,6 +103,11 @@ def main() -> None:
     seed = SEEDS / "pakistan-alibaba-2026"
     story("pakistan-alibaba-2026", seed.with_suffix(".txt").read_text(), args.eval,
           seed.with_suffix(".toml"), args.misses, args.short)  # fmt: skip
+    # The same story as an Urdu outlet would brief it: no capitals to tell names by.
+    urdu = Path(__file__).parent / "seeds" / "pakistan-alibaba-2026.ur.txt"
+    print()
+    story("pakistan-alibaba-2026, Urdu brief", urdu.read_text(), args.eval, None, args.misses,
+          args.short)  # fmt: skip
     for folder in sorted(p for p in STORIES.glob("*") if (p / "items.jsonl").exists()):
         print()
         story(folder.name, (folder / "seed.txt").read_text(), folder / "items.jsonl",

@@ -72,6 +72,17 @@ _FUNCTION = frozenset(
     their them then there these they this those though through thus to too toward towards under
     until up upon very was we were what when where whether which while who whom whose why will
     with within without would yet you your""".split()
+    # Urdu, Hindi and Bengali: postpositions, auxiliaries, conjunctions and pronouns. An
+    # article in these scripts has no capitals to tell names by, so its phrases are its word
+    # pairs, and "بابا نے" (Baba + the ergative marker) is no phrase of a topic.
+    + """کا کی کے کو نے سے میں پر تک اور یا بھی ہے ہیں تھا تھی تھے ہو ہوں ہوا ہوئی ہوئے گا گی
+    گے کر کرے کریں کرنے کیا کیے یہ وہ اس ان جو جس جن ایک لیے لئے ساتھ بعد جبکہ کہ تاکہ اگر
+    لیکن مگر نہیں نہ ہی دیا دی دیے رہا رہی رہے والا والی والے سکتا سکتی سکتے جائے جائیں گیا
+    گئی گئے""".split()
+    + """का की के को ने से में पर तक और या भी है हैं था थी थे हो गया गई गए कर करने किया यह
+    वह इस उस इन उन जो एक लिए साथ बाद कि लेकिन नहीं ही रहा रही रहे वाला वाली वाले सकता""".split()
+    + """ও এবং এ এই সেই যে করে করা হয় হবে থেকে জন্য সঙ্গে সাথে নিয়ে না তার তাদের একটি
+    এক বলে""".split()
 )
 # General news and business words: never a topic of their own (they fit every story).
 _GENERIC = frozenset(

@@ -273,3 +273,18 @@ def test_a_lexicon_term_written_once_or_already_drafted_is_not_added_again() -> 
         a.text for t in draft(ARTICLE, "nu").topics for a in t.phrases if "lexicon," in a.source
     }
     assert added == {"fintech"}  # three times; its payments terms the statistics drafted already
+
+
+def test_an_article_in_urdu_gets_topics_without_its_postpositions() -> None:
+    article = (
+        "پاکستان میں ڈیجیٹل ادائیگیوں کا فروغ\n\n"
+        "اسلام آباد: پاکستان نے ڈیجیٹل ادائیگیوں کے نظام کا اعلان کیا ہے۔ حکام کے مطابق کلاؤڈ "
+        "سروسز اور مصنوعی ذہانت سے ڈیجیٹل ادائیگیوں کو فروغ ملے گا، اور مصنوعی ذہانت کے شعبے میں "
+        "تربیت دی جائے گی۔"
+    )
+    phrases = topic_phrases(article)
+    assert {"مصنوعی ذہانت*", "artificial intelligence", "AI"} <= phrases
+    postpositions = {"نے", "کے", "کا", "کو", "میں", "سے", "اور"}
+    assert not [p for p in phrases if postpositions & set(p.strip("*").split())]
+    profile = load_profile(draft_profile_toml(article, "u"), seed_id="u", source="d")
+    assert Matcher(profile).match(Item(id="1", title="Pakistan unveils its AI policy")).match
