@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.drafting import draft, draft_explained, draft_profile_toml, transliterations
+from pipeline.drafting import (
+    clean_article,
+    draft,
+    draft_explained,
+    draft_profile_toml,
+    transliterations,
+)
 from pipeline.errors import ConfigError
 from pipeline.matching import Matcher
 from pipeline.profile import Entity, Profile, load_profile, profile_for_seed
@@ -288,3 +294,29 @@ def test_an_article_in_urdu_gets_topics_without_its_postpositions() -> None:
     assert not [p for p in phrases if postpositions & set(p.strip("*").split())]
     profile = load_profile(draft_profile_toml(article, "u"), seed_id="u", source="d")
     assert Matcher(profile).match(Item(id="1", title="Pakistan unveils its AI policy")).match
+
+
+QUAKE = """Earthquake strikes southern Turkey
+
+ANKARA, Feb 6 (Reuters) - A powerful earthquake struck southern Turkey early on Monday, \
+killing thousands. Turkey's disaster agency AFAD said rescuers were searching the rubble.
+
+President Tayyip Erdogan declared seven days of mourning across Turkey on Monday.
+"""
+
+
+def test_a_country_cldr_renamed_is_found_by_the_name_the_press_writes() -> None:
+    profile = load_profile(draft_profile_toml(QUAKE, "q"), seed_id="q", source="d")
+    turkey = entity(profile, "Turkey")  # CLDR's English name is Türkiye
+    assert turkey.group == "place" and {"turkey", "türkiye"} <= {a.norm for a in turkey.aliases}
+    names = {e.name for e in profile.entities}
+    assert not names & {"Feb", "Monday", "Reuters", "ANKARA"}  # the dateline: no actors
+    assert Matcher(profile).match(Item(id="1", title="AFAD sends more rescuers to Türkiye")).match
+
+
+def test_datelines_are_dropped_and_a_leading_name_before_a_dash_is_kept() -> None:
+    assert clean_article("ANKARA, Feb 6 (Reuters) - A quake").startswith("A quake")
+    assert clean_article("WASHINGTON (AP) — The Senate").startswith("The Senate")
+    assert clean_article("LONDON - Shares fell").startswith("Shares")
+    assert "IBM" in clean_article("IBM - the company said it would")
+    assert "NASA" in clean_article("NASA-backed - a probe")
