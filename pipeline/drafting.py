@@ -56,6 +56,9 @@ MAX_DOMAIN_WORDS = 10
 # ("digital") weaker, but with the place in a headline it must still reach the threshold from
 # a summary: 0.8 x 0.75 (summary) x 0.85 (thread rule) = 0.51.
 KEY_PHRASE_WEIGHT = 0.9
+# The story's place is named twice, or in its title or lead (+3): a country named once in
+# passing would make every direct follow-up need it.
+MIN_PLACE_SALIENCE = 2
 DOMAIN_WORD_WEIGHT = 0.8
 # A domain word carried into another language by the topic lexicon: alone in a summary it
 # stays under the threshold (0.75 x 0.75 x 0.85 = 0.48); in a title, or two of them, it passes.
@@ -211,6 +214,7 @@ class _Name:
     after_title: bool = False
     owner: str = ""  # "X's Name": the possessor
     possessive: bool = False  # written "Name's" at least once
+    legal: str = ""  # also written with a legal form ("Inc"): a company
 
 
 @dataclass
@@ -816,6 +820,8 @@ def draft(article: str, seed_id: str) -> Draft:
     entities = _classify(art)
     places = [e for e in entities if e.kind == "place" and e.place == e.name]
     main = max(places, key=lambda e: e.salience, default=None)
+    if main is not None and main.salience < MIN_PLACE_SALIENCE:
+        main = None  # named once, in passing ("regulators in the United States"): no place
     others = [e for e in entities if e.kind != "place"]
     subject = _subject(others)
     notes: list[str] = []
@@ -874,6 +880,7 @@ def _classify(art: _Article) -> list[_Entity]:
     territories, cities = _cldr()
     out: dict[str, _Entity] = {}
     place_mentions: Counter[str] = Counter()
+    _merge_legal_forms(art)
     acronyms = {a: n for n, e in art.names.items() for a in e.acronyms}
     for name, entry in art.names.items():
         if name in acronyms and acronyms[name] in art.names:  # "AI" is Artificial Intelligence
@@ -914,6 +921,28 @@ def _classify(art: _Article) -> list[_Entity]:
             out[place].why.append(f"named {mentions} times counting adjectives and compounds")
     _propagate_conjuncts(art, out)
     return list(out.values())
+
+
+# Legal forms that end a company's full name: "Activision Blizzard Inc" is Activision Blizzard.
+_LEGAL_FORMS = frozenset(
+    """inc corp co ltd plc llc limited corporation incorporated sa ag nv gmbh spa ab asa""".split()
+)
+
+
+def _merge_legal_forms(art: _Article) -> None:
+    """A company's full name ("Microsoft Corp") counts as mentions of its short name when the
+    article also uses that: one company, not a second one, nor a unit of itself."""
+    for name in list(art.names):
+        head, _, last = name.rpartition(" ")
+        short = art.names.get(head)
+        if short is None or last.lower().rstrip(".") not in _LEGAL_FORMS:
+            continue
+        full = art.names.pop(name)
+        short.legal = last
+        short.count += full.count
+        short.lead = short.lead or full.lead
+        short.acronyms.update(full.acronyms)
+        short.places.update(full.places)
 
 
 # Languages whose CLDR country names are looked for in an article that is not in English.
@@ -966,6 +995,8 @@ def _typed(name: str, entry: _Name, salience: float, lowercase: Counter[str]) ->
         return _Entity(name, "concept", salience, aliases, ["a term of the topic lexicon"])
     if last in _ORG_HEADS:
         why = f"ends in '{last}', an organisation word"
+    elif entry.legal:
+        why = f"also written '{name} {entry.legal}': a company"
     elif len(words) > 1 and any(w.lower() in lowercase for w in words):
         used = ", ".join(w.lower() for w in words if w.lower() in lowercase)
         return _Entity(name, "concept", salience, aliases,
@@ -1160,6 +1191,7 @@ def _subject_entities(
             chosen.append((other, 1.0, f"{tie}, so in its group: {relation}"))
         elif other.kind == "org" and (
             other.name.split()[-1].lower() in _ORG_HEADS
+            or "a company" in other.why[0]
             or other.aliases[1:]
             or (
                 "actor" in other.why[0] and other.salience >= 2 + (3 if _in_lead(art, other) else 0)
@@ -1176,7 +1208,9 @@ def _subject_entities(
         else:
             skipped.append(f"{other.name}: {other.kind}, too rarely named ({_salience(other)})")
     out = []
-    for entity, weight, why in chosen[:MAX_SUBJECT_ENTITIES]:
+    chosen = chosen[:MAX_SUBJECT_ENTITIES]
+    _add_short_names(chosen, [o for o in others if o.kind == "org"], skipped)
+    for entity, weight, why in chosen:
         aliases = [DraftAlias(_stem(a.text) if a.source == "article" else a.text, a.source)
                    for a in entity.aliases]  # fmt: skip
         if " " not in entity.name and entity.name.lower() not in art.words:
@@ -1188,6 +1222,22 @@ def _subject_entities(
                                f"{why}; kind {entity.kind} ({'; '.join(entity.why)})",
                                tuple(entity.implies)))  # fmt: skip
     return out
+
+
+def _add_short_names(
+    chosen: Sequence[tuple[_Entity, float, str]], orgs: Sequence[_Entity], skipped: list[str]
+) -> None:
+    """A left-out one-word name that begins a chosen organisation's name is that organisation
+    written short ("Activision" for Activision Blizzard): an alias of it, not left out."""
+    picked = {id(entity) for entity, _, _ in chosen}
+    for short in orgs:
+        if id(short) in picked or " " in short.name:
+            continue
+        for entity, _, _ in chosen:
+            if entity.kind == "org" and entity.name.startswith(short.name + " "):
+                entity.aliases.append(DraftAlias(short.name, "article (its name written short)"))
+                skipped[:] = [s for s in skipped if not s.startswith(f"{short.name}: ")]
+                break
 
 
 def _story_languages(official: Sequence[str]) -> list[str]:
@@ -1233,9 +1283,10 @@ def _business_words(chosen: Sequence[DraftEntity], subject: _Entity | None) -> l
 
 
 # Lines of business that groups name units after, as the glued short form writes them
-# ("Alipay", "AliCloud", "Tenpay"), keyed by the word an article uses for the business.
+# ("Alipay", "AliCloud", "Tenpay"), keyed by the word an article uses for the business (nouns:
+# "pay" is mostly the verb, "would pay $95 per share").
 _BRAND_WORDS = {
-    "payment": "pay", "payments": "pay", "pay": "pay", "wallet": "pay", "cloud": "Cloud",
+    "payment": "pay", "payments": "pay", "wallet": "pay", "cloud": "Cloud",
     "bank": "bank", "banking": "bank", "express": "Express", "mall": "Mall", "music": "Music",
     "health": "Health", "travel": "Travel",
 }  # fmt: skip

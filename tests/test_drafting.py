@@ -320,3 +320,24 @@ def test_datelines_are_dropped_and_a_leading_name_before_a_dash_is_kept() -> Non
     assert clean_article("LONDON - Shares fell").startswith("Shares")
     assert "IBM" in clean_article("IBM - the company said it would")
     assert "NASA" in clean_article("NASA-backed - a probe")
+
+
+DEAL = """Orbitex to buy Zentrix Games for $9 billion
+
+Orbitex Corp said on Tuesday it would buy Zentrix Games Inc for $9 billion in cash, the \
+biggest deal in the video game market this year. Orbitex will pay $95 per share.
+
+Zentrix Games makes Skyfall, one of the most played games. Zentrix shares jumped 30%. \
+Orbitex said the deal would help Orbitex's subscription service, and Orbitex expects it to \
+close next year after review by regulators in the United States.
+"""
+
+
+def test_a_deal_story_gets_both_companies_by_their_short_names_and_no_place() -> None:
+    result = draft(clean_article(DEAL), "d")
+    by_name = {e.name: e for e in result.entities}
+    assert set(by_name) == {"Orbitex", "Zentrix Games"}  # "Orbitex Corp" is Orbitex itself
+    assert {a.text for a in by_name["Zentrix Games"].aliases} == {"Zentrix Games", "Zentrix"}
+    # the United States is named once, in passing: not the story's place, so no rule needs it
+    assert [r.groups for r in result.rules] == [("subject",)]
+    assert not any(e.name.endswith("units by name") for e in result.entities)  # "pay": a verb
