@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -526,7 +527,7 @@ _CACHE = _CldrCache()
 @lru_cache(maxsize=1)
 def _cldr() -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
     """English territory names -> code, and English time-zone cities -> (zone, territory)."""
-    data = _CACHE.get("english-2", _english_from_babel)  # 2: with the written forms
+    data = _CACHE.get("english-3", _english_from_babel)  # 3: written forms, no accents
     assert isinstance(data, dict)
     cities = {name: (zone, code) for name, (zone, code) in data["cities"].items()}
     return dict(data["territories"]), cities
@@ -545,11 +546,14 @@ def _english_from_babel() -> dict[str, dict[str, object]]:
     for name, code in list(territories.items()):  # after every main name: those come first
         for variant in (*_written_forms(name), *_TERRITORY_VARIANTS.get(code, ())):
             territories.setdefault(variant, code)
+        territories.setdefault(_without_accents(name) or name, code)
     cities: dict[str, object] = {}
     for code, zones in get_global("territory_zones").items():
         for zone in zones:
             city = english.time_zones.get(zone, {}).get("city") or zone.rsplit("/", 1)[-1]
-            cities.setdefault(city.replace("_", " "), [zone, code])
+            city = city.replace("_", " ")
+            cities.setdefault(city, [zone, code])
+            cities.setdefault(_without_accents(city) or city, [zone, code])  # Sao Paulo
     return {"territories": dict(territories), "cities": cities}
 
 
@@ -1610,12 +1614,26 @@ def _stem_phrase(pair: str) -> str:
 
 
 def _unique(aliases: Iterable[DraftAlias]) -> tuple[DraftAlias, ...]:
+    """Each alias once, and a Latin one with accents also without them: the English press
+    writes Sao Paulo and Turkiye as often as São Paulo and Türkiye."""
     seen: dict[str, DraftAlias] = {}
     for alias in aliases:
-        key = normalize(alias.text.strip("=*"))
-        if key and key not in seen:
-            seen[key] = alias
+        bare = _without_accents(alias.text)
+        written = DraftAlias(bare, f"{alias.source}; without accents") if bare else None
+        for one in (alias, written):
+            key = normalize(one.text.strip("=*")) if one else ""
+            if one and key and key not in seen:
+                seen[key] = one
     return tuple(seen.values())
+
+
+def _without_accents(text: str) -> str:
+    """``text`` with its accents dropped when that leaves plain ASCII letters ("São Paulo",
+    "İstanbul"); "" when it has none, or letters that are not accented Latin ones."""
+    if text.isascii():
+        return ""
+    bare = "".join(c for c in unicodedata.normalize("NFD", text) if not "\u0300" <= c <= "\u036f")
+    return bare if bare.isascii() else ""
 
 
 def _rules(

@@ -341,3 +341,16 @@ def test_a_deal_story_gets_both_companies_by_their_short_names_and_no_place() ->
     # the United States is named once, in passing: not the story's place, so no rule needs it
     assert [r.groups for r in result.rules] == [("subject",)]
     assert not any(e.name.endswith("units by name") for e in result.entities)  # "pay": a verb
+
+
+def test_latin_names_are_also_found_and_matched_without_their_accents() -> None:
+    article = (
+        "Vexa opens in Brazil\n\nVexa has opened offices in Sao Paulo, Brazil. Vexa said "
+        "Brazilian savers want mobile payments, and Vexa will grow across Brazil."
+    )
+    profile = load_profile(draft_profile_toml(article, "v"), seed_id="v", source="d")
+    cities = {a.norm for a in entity(profile, "Cities of Brazil").aliases}
+    assert {"são paulo", "sao paulo"} <= cities  # CLDR writes São Paulo
+    matcher = Matcher(profile)
+    assert matcher.match(Item(id="1", title="Vexa doubles its staff in Sao Paulo")).kind == "direct"
+    assert matcher.match(Item(id="2", title="Vexa abre escritório em São Paulo")).kind == "direct"
