@@ -287,6 +287,7 @@ def _read_sentence(art: _Article, offset: int, sentence: str, inner: set[str]) -
                 words
                 and _strip_possessive(words[0]) not in inner
                 and not _name_shaped(sentence, words[0])
+                and not (len(words) > 1 and words[1].lower() in _LEGAL_FORMS)  # "Google Inc."
             ):
                 words = words[1:]
                 run_start += 1
@@ -393,7 +394,7 @@ def _strip_possessive(name: str) -> str:
 def _note(art: _Article, name: str, position: int, possessive: bool) -> _Name | None:
     if not name or len(name) < 2 or name.lower() in _FUNCTION or name.isdigit():
         return None
-    if name.lower().rstrip(".") in _CALENDAR:  # "Monday", "Feb": a date, never an actor
+    if name.lower().rstrip(".") in _CALENDAR | _LEGAL_FORMS:  # "Feb", "Inc": never an actor
         return None
     entry = art.names.get(name) or art.names.setdefault(name, _Name(name))
     entry.count += 1
@@ -938,10 +939,12 @@ def _merge_legal_forms(art: _Article) -> None:
     article also uses that: one company, not a second one, nor a unit of itself."""
     for name in list(art.names):
         head, _, last = name.rpartition(" ")
-        short = art.names.get(head)
-        if short is None or last.lower().rstrip(".") not in _LEGAL_FORMS:
+        if len(head) < 2 or last.lower().rstrip(".") not in _LEGAL_FORMS:
             continue
         full = art.names.pop(name)
+        short = art.names.get(head)
+        if short is None:  # only ever written in full: items still write it short
+            short = art.names[head] = _Name(head, 0, first=full.first, owner=full.owner)
         short.legal = last
         short.count += full.count
         short.lead = short.lead or full.lead
@@ -1031,7 +1034,12 @@ def _propagate_conjuncts(art: _Article, out: dict[str, _Entity]) -> None:
 
 def _subject(others: Sequence[_Entity]) -> _Entity | None:
     actors = [e for e in others if e.kind in ("org", "person") and not e.parent]
-    return max(actors, key=lambda e: e.salience, default=None)
+    # on a tie, a name the article writes as a company ("Google Inc.") or an actor ("X's")
+    return max(actors, key=lambda e: (e.salience, _acting(e)), default=None)
+
+
+def _acting(entity: _Entity) -> bool:
+    return any(mark in entity.why[0] for mark in ("a company", "an actor", "organisation word"))
 
 
 def _place_entities(
@@ -1179,7 +1187,9 @@ def _subject_entities(
         if other is subject or other.kind in ("place", "institution", "concept"):
             continue
         relation, role = _unit_relation(art, other.name, subject.name)
-        if relation:
+        if role == "investor":  # "Microsoft, OpenAI's largest backer": not its group
+            chosen.append((other, 0.8, f"another organisation acting in the story: {relation}"))
+        elif relation:
             other.parent = subject.name
             if role == "product":
                 other.kind = "product"
@@ -1204,6 +1214,8 @@ def _subject_entities(
             chosen.append(
                 (other, 0.8, f"another organisation acting in the story: {_salience(other)}")
             )
+        elif other.salience >= max(5, subject.salience / 2):  # "GPT-5", named nearly as often
+            chosen.append((other, 0.8, f"named nearly as often as the subject: {_salience(other)}"))
         elif other.kind == "person" and _officer_of(art, other.name, subject.name):
             officer = _officer_of(art, other.name, subject.name)
             chosen.append((other, 1.0, f"a person of {subject.name}: {officer}"))
@@ -1222,10 +1234,16 @@ def _subject_entities(
                 DraftAlias(form, f"{lang} transliteration by rule")
                 for form, lang in transliterations(entity.name, langs)
             ]
-        out.append(DraftEntity(entity.name, entity.kind, "subject", weight, _unique(aliases),
+        # Without a place the subject alone makes a direct follow-up: the other actors (a
+        # regulator, a rival, an investor) then only count beside the story's vocabulary.
+        group = "actor" if main is None and why.startswith(_ACTING) else "subject"
+        out.append(DraftEntity(entity.name, entity.kind, group, weight, _unique(aliases),
                                f"{why}; kind {entity.kind} ({'; '.join(entity.why)})",
                                tuple(entity.implies)))  # fmt: skip
     return out
+
+
+_ACTING = ("another organisation acting", "a person acting")
 
 
 def _add_short_names(
@@ -1324,8 +1342,8 @@ def _clipped_units(
 def _clip(name: str) -> str | None:
     """A one-word name's first syllables as a short form: "Alibaba" -> "Ali", "Tencent" ->
     "Ten"; None when the name is too short to clip."""
-    if not name.isalpha() or len(name) < 6:
-        return None
+    if not name.isalpha() or len(name) < 6 or not name[1:].islower():
+        return None  # "OpenAI", "PayPal": already glued from words, not clipped by syllables
     vowel = [c.lower() in "aeiouy" for c in name]
     # to the end of the second vowel run if the name starts with one, else of the first,
     # plus the consonant that closes the syllable when two consonants follow
@@ -1362,7 +1380,8 @@ def _salience(entity: _Entity) -> str:
 _PRODUCT_NOUNS = frozenset(
     "app application brand card device model platform product service wallet".split()
 )
-_PARENT_NOUNS = frozenset("parent owner shareholder investor backer".split())
+_PARENT_NOUNS = frozenset("parent owner".split())
+_INVESTOR_NOUNS = frozenset("shareholder investor backer".split())
 
 
 def _unit_relation(art: _Article, name: str, parent: str) -> tuple[str, str]:
@@ -1385,6 +1404,8 @@ def _unit_relation(art: _Article, name: str, parent: str) -> tuple[str, str]:
             role = (
                 "parent"
                 if words & _PARENT_NOUNS
+                else "investor"
+                if words & _INVESTOR_NOUNS
                 else "product"
                 if words & _PRODUCT_NOUNS
                 else "unit"
@@ -1654,6 +1675,10 @@ def _rules(
         if group:
             rules.append(DraftRule(f"{group} alone", "direct", (group,), 1.0,
                                    "only one kind of evidence could be drafted"))  # fmt: skip
+        if {"actor", "topic"} <= groups:
+            rules.append(DraftRule("Other actors and the story's topics", "thread",
+                                   ("actor", "topic"), 0.85,
+                                   "same thread: another actor of the story with its vocabulary"))  # fmt: skip
     return rules
 
 

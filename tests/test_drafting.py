@@ -354,3 +354,28 @@ def test_latin_names_are_also_found_and_matched_without_their_accents() -> None:
     matcher = Matcher(profile)
     assert matcher.match(Item(id="1", title="Vexa doubles its staff in Sao Paulo")).kind == "direct"
     assert matcher.match(Item(id="2", title="Vexa abre escritório em São Paulo")).kind == "direct"
+
+
+LAUNCH = """Nimbra launches Orca-3, its fastest AI model
+
+Nimbra Inc. on Thursday launched Orca-3, the latest version of the AI model behind its chat \
+assistant. Nimbra said Orca-3 writes software code faster than Orca-2.
+
+Orca-3 will be free for every user, Nimbra said. Vantor, Nimbra's largest backer, will add \
+Orca-3 to its office software. Nimbra's rivals are racing to ship AI models of their own, and \
+Orca-3 is expected to lift Nimbra's revenue.
+"""
+
+
+def test_a_launch_story_without_a_place_keeps_the_subject_alone_direct() -> None:
+    result = draft(clean_article(LAUNCH), "n")
+    groups = {e.name: e.group for e in result.entities}
+    # "Nimbra Inc." opens a sentence: still Nimbra; its product is named nearly as often
+    assert groups["Nimbra"] == "subject" and groups["Orca-3"] == "subject"
+    assert groups["Vantor"] == "actor"  # its largest backer: not the story's own group
+    assert not any(name.endswith("units by name") for name in groups)
+    profile = load_profile(draft_profile_toml(LAUNCH, "n"), seed_id="n", source="d")
+    matcher = Matcher(profile)
+    assert matcher.match(Item(id="1", title="Orca-3 tops the coding benchmarks")).kind == "direct"
+    assert not matcher.match(Item(id="2", title="Vantor reports record office sales")).match
+    assert matcher.match(Item(id="3", title="Vantor builds its own AI models")).kind == "thread"
