@@ -60,6 +60,8 @@ KEY_PHRASE_WEIGHT = 0.9
 # The story's place is named twice, or in its title or lead (+3): a country named once in
 # passing would make every direct follow-up need it.
 MIN_PLACE_SALIENCE = 2
+# Below this many words an article is a headline or a brief: a lexicon term written once counts.
+SHORT_ARTICLE_WORDS = 40
 DOMAIN_WORD_WEIGHT = 0.8
 # A domain word carried into another language by the topic lexicon: alone in a summary it
 # stays under the threshold (0.75 x 0.75 x 0.85 = 0.48); in a title, or two of them, it passes.
@@ -1492,7 +1494,7 @@ def _topics(
 
 
 def _lexicon_terms(art: _Article, drafted: Sequence[DraftAlias]) -> list[DraftAlias]:
-    """Terms of the topic lexicon that the article writes at least twice, in English or in any
+    """Terms of the topic lexicon that the article writes at least twice (once in a brief), in English or in any
     language the lexicon knows, and that no drafted phrase covers. The article's statistics
     miss them when it is short (few words repeat in three phrases) or written in a script
     without capitals or spaces (Chinese, Urdu): its own words are then the lexicon's."""
@@ -1505,11 +1507,13 @@ def _lexicon_terms(art: _Article, drafted: Sequence[DraftAlias]) -> list[DraftAl
         for part in (" ".join(words[i : i + size]).rstrip("*") for i in range(len(words)))
     }
     out: list[DraftAlias] = []
+    # a headline or a two-line brief says each thing once, and says only what matters
+    needed = 1 if len(art.text.split()) < SHORT_ARTICLE_WORDS else 2
     for key, entry in _TOPIC_LEXICON.items():
         if covered.intersection(key):
             continue
         counts = {form: _mentions(art.text, text, form) for form in _lexicon_forms(key, entry)}
-        if sum(counts.values()) < 2:
+        if sum(counts.values()) < needed:
             continue
         written = ", ".join(f"{form} {n}x" for form, n in counts.items() if n)
         why = f"article (a term of the topic lexicon, written {written})"
@@ -1671,7 +1675,8 @@ def _rules(
         rules.append(DraftRule(f"{main.name} and the story's topics", "thread", ("place", "topic"),
                                0.85, "same thread: the place with the story's vocabulary"))  # fmt: skip
     if not rules:  # nothing to pair: the strongest single group, a curator must refine it
-        group = "subject" if "subject" in groups else next(iter(sorted(groups)), "")
+        # never "elsewhere" (it only voids a place) nor "office" (it only implies one)
+        group = next((g for g in ("subject", "place", "topic", "actor") if g in groups), "")
         if group:
             rules.append(DraftRule(f"{group} alone", "direct", (group,), 1.0,
                                    "only one kind of evidence could be drafted"))  # fmt: skip

@@ -273,8 +273,13 @@ def test_an_article_in_chinese_gets_topics_from_the_lexicon_terms_it_writes() ->
 
 
 def test_a_lexicon_term_written_once_or_already_drafted_is_not_added_again() -> None:
-    once = "Orimoto opens in Kenya\n\nOrimoto has opened in Kenya with a blockchain wallet."
-    assert "blockchain" not in topic_phrases(once)
+    brief = "Orimoto opens in Kenya\n\nOrimoto has opened in Kenya with a blockchain wallet."
+    assert "blockchain" in topic_phrases(brief)  # a brief says each thing once
+    article = brief + (
+        " Orimoto said savers in Nairobi and Mombasa had waited for years, and Orimoto will "
+        "add shops across Kenya next year, hire three hundred staff and open two offices."
+    )
+    assert "blockchain" not in topic_phrases(article)  # once, in passing
     added = {
         a.text for t in draft(ARTICLE, "nu").topics for a in t.phrases if "lexicon," in a.source
     }
@@ -379,3 +384,13 @@ def test_a_launch_story_without_a_place_keeps_the_subject_alone_direct() -> None
     assert matcher.match(Item(id="1", title="Orca-3 tops the coding benchmarks")).kind == "direct"
     assert not matcher.match(Item(id="2", title="Vantor reports record office sales")).match
     assert matcher.match(Item(id="3", title="Vantor builds its own AI models")).kind == "thread"
+
+
+def test_with_only_a_place_drafted_the_rule_is_the_place_never_the_other_countries() -> None:
+    from pipeline.drafting import DraftAlias, DraftEntity, _rules
+
+    def made(name: str, group: str) -> DraftEntity:
+        return DraftEntity(name, "place", group, 1.0, (DraftAlias(name, "test"),), "test")
+
+    entities = [made("Pakistan", "place"), made("Offices", "office"), made("Others", "elsewhere")]
+    assert [r.groups for r in _rules(entities, [], None, None)] == [("place",)]
