@@ -1494,10 +1494,11 @@ def _topics(
 
 
 def _lexicon_terms(art: _Article, drafted: Sequence[DraftAlias]) -> list[DraftAlias]:
-    """Terms of the topic lexicon that the article writes at least twice (once in a brief), in English or in any
-    language the lexicon knows, and that no drafted phrase covers. The article's statistics
-    miss them when it is short (few words repeat in three phrases) or written in a script
-    without capitals or spaces (Chinese, Urdu): its own words are then the lexicon's."""
+    """Terms of the topic lexicon that the article writes at least twice (a brief: once), in
+    English or in any language the lexicon knows, and that no drafted phrase covers. The
+    article's statistics miss them when it is short (few words repeat in three phrases) or
+    written in a script without capitals or spaces (Chinese, Urdu): its own words are then
+    the lexicon's."""
     text = " " + bounded(normalize(art.text)) + " "
     covered = {
         part
@@ -1517,7 +1518,7 @@ def _lexicon_terms(art: _Article, drafted: Sequence[DraftAlias]) -> list[DraftAl
             continue
         written = ", ".join(f"{form} {n}x" for form, n in counts.items() if n)
         why = f"article (a term of the topic lexicon, written {written})"
-        english = [DraftAlias(form.upper() if len(form) <= 3 else form, why) for form in key]
+        english = [DraftAlias(a.text, why) for a in _english_forms(key, "")]
         native = [DraftAlias(f, why) for f, n in counts.items() if n and not f.isascii()]
         out += [*english, *native]
     return out
