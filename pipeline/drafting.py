@@ -530,7 +530,7 @@ _CACHE = _CldrCache()
 @lru_cache(maxsize=1)
 def _cldr() -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
     """English territory names -> code, and English time-zone cities -> (zone, territory)."""
-    data = _CACHE.get("english-3", _english_from_babel)  # 3: written forms, no accents
+    data = _CACHE.get("english-4", _english_from_babel)  # 4: written forms, no accents
     assert isinstance(data, dict)
     cities = {name: (zone, code) for name, (zone, code) in data["cities"].items()}
     return dict(data["territories"]), cities
@@ -567,7 +567,9 @@ _TERRITORY_VARIANTS = {
     "TR": ("Turkey",), "CZ": ("Czech Republic",), "CI": ("Ivory Coast",), "SZ": ("Swaziland",),
     "TL": ("East Timor",), "MM": ("Burma",), "MO": ("Macau",), "PS": ("Palestine",),
     "GB": ("Britain", "Great Britain", "UK"), "US": ("US", "USA"), "CV": ("Cabo Verde",),
-    "CD": ("DR Congo", "Democratic Republic of the Congo"), "CG": ("Republic of the Congo",),
+    "CD": ("DR Congo", "Democratic Republic of the Congo", "Democratic Republic of Congo",
+           "Congo"),  # the wire's "Congo" is Kinshasa's; Brazzaville's is "Republic of Congo"
+    "CG": ("Republic of the Congo", "Republic of Congo"),
     "VA": ("Vatican",),
 }  # fmt: skip
 
@@ -826,7 +828,9 @@ def draft(article: str, seed_id: str) -> Draft:
     art = _read(article)
     entities = _classify(art)
     places = [e for e in entities if e.kind == "place" and e.place == e.name]
-    main = max(places, key=lambda e: e.salience, default=None)
+    # a country before a continent or region ("Africa" in "mpox spreads in Africa")
+    countries = [e for e in places if len(_cldr()[0].get(e.name, "")) == 2]
+    main = max(countries or places, key=lambda e: e.salience, default=None)
     if main is not None and main.salience < MIN_PLACE_SALIENCE:
         main = None  # named once, in passing ("regulators in the United States"): no place
     others = [e for e in entities if e.kind != "place"]

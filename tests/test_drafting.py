@@ -394,3 +394,15 @@ def test_with_only_a_place_drafted_the_rule_is_the_place_never_the_other_countri
 
     entities = [made("Pakistan", "place"), made("Offices", "office"), made("Others", "elsewhere")]
     assert [r.groups for r in _rules(entities, [], None, None)] == [("place",)]
+
+
+def test_a_country_is_the_story_place_before_its_continent() -> None:
+    article = (
+        "Mpox spreads in Africa\n\nA new mpox strain spread from Congo to Uganda, the World "
+        "Health Organization (WHO) said. Africa must act, the WHO said, as cases in Congo rose "
+        "and Congo asked for vaccines. Africa has few doses."
+    )
+    result = draft(clean_article(article), "m")
+    places = [e.name for e in result.entities if e.group == "place"]
+    assert places[0] == "Congo"  # Reuters' "Congo" is CLDR's "Congo - Kinshasa"
+    assert "WHO" in {a.text for e in result.entities for a in e.aliases}
