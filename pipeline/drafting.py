@@ -1995,6 +1995,7 @@ def clean_article(text: str) -> str:
 # parentheses, then a dash.
 _DATELINE = re.compile(
     r"^[ \t]*(?P<place>[A-Z][A-Z'.]+(?:[ -][A-Z][A-Z'.]+){0,3})"  # ANKARA, NEW DELHI
+    r"(?P<region>,[ \t]*[A-Z][A-Za-z.]+(?: [A-Z][A-Za-z.]+)?(?=,))?"  # , Qatar, / , Wash.,
     r"(?P<date>,[ \t]*[A-Z][a-z]{2,8}\.?[ \t]*\d{1,2}(?:,[ \t]*\d{4})?)?"  # , Feb 6, 2026
     r"(?P<agency>[ \t]*\([A-Za-z][\w .&/-]{0,40}\))?"  # (Reuters)
     r"[ \t]*(?:--|[-–—])[ \t]*",

@@ -323,6 +323,8 @@ def test_datelines_are_dropped_and_a_leading_name_before_a_dash_is_kept() -> Non
     assert clean_article("ANKARA, Feb 6 (Reuters) - A quake").startswith("A quake")
     assert clean_article("WASHINGTON (AP) — The Senate").startswith("The Senate")
     assert clean_article("LONDON - Shares fell").startswith("Shares")
+    assert clean_article("LUSAIL, Qatar, Dec 18 (Reuters) - Messi").startswith("Messi")
+    assert clean_article("REDMOND, Wash., Jan 18 (Reuters) - Microsoft").startswith("Microsoft")
     assert "IBM" in clean_article("IBM - the company said it would")
     assert "NASA" in clean_article("NASA-backed - a probe")
 
