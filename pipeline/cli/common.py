@@ -9,6 +9,7 @@ import re
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
+from types import ModuleType
 from typing import Any, NoReturn, TypeVar
 
 import click
@@ -18,6 +19,25 @@ from pipeline.config import Settings, load_settings
 F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def lazy_module(name: str) -> ModuleType:
+    """``import name``, run at the first attribute read: `followup --help` imports every
+    command's module, and none needs the matcher or the tuning arithmetic to list itself.
+    (The standard library's LazyLoader, as its documentation shows it.)"""
+    import importlib.util
+
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.loader is None:
+        raise ImportError(name)
+    loader = importlib.util.LazyLoader(spec.loader)
+    spec.loader = loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    loader.exec_module(module)
+    return module
 
 
 def die(message: str, code: int) -> NoReturn:

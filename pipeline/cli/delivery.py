@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 from pathlib import Path
@@ -45,6 +44,8 @@ def digest(ctx: click.Context, dry_run: bool, out: Path | None, send: bool) -> N
                 raise InputError(f"cannot write: {exc.strerror or exc}", str(out)) from exc
             click.echo(f"digest written to {out}")
             return
+        import asyncio  # not at the top: `followup --help` needs no event loop
+
         outcomes = asyncio.run(_send(runtime))
     finally:
         runtime.close_sync()

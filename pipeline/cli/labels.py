@@ -17,15 +17,16 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from pipeline import tuning
-from pipeline.cli.common import config_option, die, settings_from
+from pipeline.cli.common import config_option, die, lazy_module, settings_from
 from pipeline.config import SeedSettings, Settings
-from pipeline.matching import Matcher
-from pipeline.profile import draft_profile_toml, profile_for_seed
-from pipeline.types import MatchResult
 
-if TYPE_CHECKING:  # the database layer loads only when a command needs it
+if TYPE_CHECKING:  # the database layer and the matcher load only when a command needs them
+    from pipeline import tuning
+    from pipeline.matching import Matcher
     from pipeline.storage.review import ReviewQueries, StoredCase
+    from pipeline.types import MatchResult
+else:
+    tuning = lazy_module("pipeline.tuning")
 
 DEFAULT_THRESHOLD = 0.5  # the profile format's own default
 SWEEP = tuple(round(0.05 * n, 2) for n in range(4, 20))  # 0.20 … 0.95
@@ -52,6 +53,9 @@ def _threshold(seed: SeedSettings, data: dict[str, Any] | None) -> float:
 
 
 def _matcher(seed: SeedSettings, profile_text: str | None, note: str = "") -> Matcher:
+    from pipeline.matching import Matcher
+    from pipeline.profile import profile_for_seed
+
     source = str(seed.profile_path or seed.article_path) + note
     return Matcher(profile_for_seed(seed.id, seed.article_text, profile_text, source))
 
@@ -215,6 +219,8 @@ def tune_seed(
 
 def _drafted(seed: SeedSettings) -> str:
     """The profile a seed without a profile file is matched with: drafted from its article."""
+    from pipeline.profile import draft_profile_toml
+
     return draft_profile_toml(seed.article_text, seed.id)
 
 

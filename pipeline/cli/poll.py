@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
@@ -53,6 +52,8 @@ def _poll_command(ctx: click.Context, *, once: bool, as_json: bool, verbose: boo
         runtime.service.prepare()
         with _progress(enabled=not as_json and sys.stderr.isatty()) as update:
             runtime.service.poller.on_progress = update
+            import asyncio  # not at the top: `followup --help` needs no event loop
+
             return asyncio.run(_poll(runtime, force=once))
     finally:
         runtime.close_sync()
@@ -154,6 +155,8 @@ def _run(ctx: click.Context) -> None:
 
     try:
         runtime.service.prepare()
+        import asyncio
+
         asyncio.run(main())
     finally:
         runtime.close_sync()

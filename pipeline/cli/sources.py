@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from datetime import UTC, datetime
@@ -108,6 +107,8 @@ def add(ctx: click.Context, url: str, name: str | None, no_discover: bool) -> No
     if not url.startswith(("http://", "https://")):
         raise click.BadParameter(f"not an http(s) URL: {url!r}", param_hint="URL")
     settings = settings_from(ctx)
+    import asyncio  # not at the top: `followup --help` needs no event loop
+
     found = [url] if no_discover else asyncio.run(_discover(settings, url))
     if not found:
         die(f"no feed found at {url}", EXIT_FAILED)
