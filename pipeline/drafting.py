@@ -1186,15 +1186,18 @@ def _subject_entities(
     langs: Sequence[str],
     skipped: list[str],
 ) -> list[DraftEntity]:
-    chosen: list[tuple[_Entity, float, str]] = [
-        (subject, 1.0, "the story's subject: " + _salience(subject))
+    # (entity, weight, why, acting: another actor of the story, not of the subject's group)
+    chosen: list[tuple[_Entity, float, str, bool]] = [
+        (subject, 1.0, "the story's subject: " + _salience(subject), False)
     ]
     for other in others:
         if other is subject or other.kind in ("place", "institution", "concept"):
             continue
         relation, role = _unit_relation(art, other.name, subject.name)
         if role == "investor":  # "Microsoft, OpenAI's largest backer": not its group
-            chosen.append((other, 0.8, f"another organisation acting in the story: {relation}"))
+            chosen.append(
+                (other, 0.8, f"another organisation acting in the story: {relation}", True)
+            )
         elif relation:
             other.parent = subject.name
             if role == "product":
@@ -1208,7 +1211,7 @@ def _subject_entities(
                 if role == "parent"
                 else f"a {role} of {subject.name}"
             )
-            chosen.append((other, 1.0, f"{tie}, so in its group: {relation}"))
+            chosen.append((other, 1.0, f"{tie}, so in its group: {relation}", False))
         elif other.kind == "org" and (
             other.name.split()[-1].lower() in _ORG_HEADS
             or "a company" in other.why[0]
@@ -1217,22 +1220,22 @@ def _subject_entities(
                 "actor" in other.why[0] and other.salience >= 2 + (3 if _in_lead(art, other) else 0)
             )
         ):
-            chosen.append(
-                (other, 0.8, f"another organisation acting in the story: {_salience(other)}")
-            )
+            why = f"another organisation acting in the story: {_salience(other)}"
+            chosen.append((other, 0.8, why, True))
         elif other.salience >= max(5, subject.salience / 2):  # "GPT-5", named nearly as often
-            chosen.append((other, 0.8, f"named nearly as often as the subject: {_salience(other)}"))
+            why = f"named nearly as often as the subject: {_salience(other)}"
+            chosen.append((other, 0.8, why, False))
         elif other.kind == "person" and _officer_of(art, other.name, subject.name):
             officer = _officer_of(art, other.name, subject.name)
-            chosen.append((other, 1.0, f"a person of {subject.name}: {officer}"))
+            chosen.append((other, 1.0, f"a person of {subject.name}: {officer}", False))
         elif other.kind == "person" and other.salience >= 5:
-            chosen.append((other, 0.8, f"a person acting in the story: {_salience(other)}"))
+            chosen.append((other, 0.8, f"a person acting in the story: {_salience(other)}", True))
         else:
             skipped.append(f"{other.name}: {other.kind}, too rarely named ({_salience(other)})")
     out = []
     chosen = chosen[:MAX_SUBJECT_ENTITIES]
     _add_short_names(chosen, [o for o in others if o.kind == "org"], skipped)
-    for entity, weight, why in chosen:
+    for entity, weight, why, acting in chosen:
         aliases = [DraftAlias(_stem(a.text) if a.source == "article" else a.text, a.source)
                    for a in entity.aliases]  # fmt: skip
         if " " not in entity.name and entity.name.lower() not in art.words:
@@ -1242,26 +1245,23 @@ def _subject_entities(
             ]
         # Without a place the subject alone makes a direct follow-up: the other actors (a
         # regulator, a rival, an investor) then only count beside the story's vocabulary.
-        group = "actor" if main is None and why.startswith(_ACTING) else "subject"
+        group = "actor" if main is None and acting else "subject"
         out.append(DraftEntity(entity.name, entity.kind, group, weight, _unique(aliases),
                                f"{why}; kind {entity.kind} ({'; '.join(entity.why)})",
                                tuple(entity.implies)))  # fmt: skip
     return out
 
 
-_ACTING = ("another organisation acting", "a person acting")
-
-
 def _add_short_names(
-    chosen: Sequence[tuple[_Entity, float, str]], orgs: Sequence[_Entity], skipped: list[str]
+    chosen: Sequence[tuple[_Entity, float, str, bool]], orgs: Sequence[_Entity], skipped: list[str]
 ) -> None:
     """A left-out one-word name that begins a chosen organisation's name is that organisation
     written short ("Activision" for Activision Blizzard): an alias of it, not left out."""
-    picked = {id(entity) for entity, _, _ in chosen}
+    picked = {id(entity) for entity, *_ in chosen}
     for short in orgs:
         if id(short) in picked or " " in short.name:
             continue
-        for entity, _, _ in chosen:
+        for entity, *_ in chosen:
             if entity.kind == "org" and entity.name.startswith(short.name + " "):
                 entity.aliases.append(DraftAlias(short.name, "article (its name written short)"))
                 skipped[:] = [s for s in skipped if not s.startswith(f"{short.name}: ")]
