@@ -146,6 +146,24 @@ _ORG_HEADS = frozenset(
     partners international""".split()
 )
 _COMPASS = ("north", "south", "east", "west", "central", "southeast", "southwest", "northeast")
+# What marks a name the atlas does not know as a place: its own head word ("Charlotte County",
+# "Port Charlotte"), a compass word before it ("southwest Florida"), or a place noun after it
+# ("the Orlando area", "Florida's Gulf coast").
+_PLACE_HEADS = frozenset(
+    """county province prefecture district region state harbor harbour bay island islands
+    valley river coast peninsula lake mountains desert beach springs""".split()
+)
+# A name that begins so names an event, and the story is about the event itself: "Hurricane
+# Charley", "Typhoon Haiyan", "Operation Sindoor".
+_EVENT_HEADS = frozenset("hurricane typhoon cyclone storm tropical operation".split())
+_PLACE_FIRST_WORDS = frozenset("port fort lake mount cape san santa".split())
+_PLACE_CUE = (
+    r"(?:\b(?:north|south|east|west|northern|southern|eastern|western|central|north-?east"
+    r"|north-?west|south-?east|south-?west|northeastern|northwestern|southeastern"
+    r"|southwestern|coastal|city of|town of|state of|province of)\s+{name}\b)"
+    r"|(?:\b{name}(?:['’]s)?\s+(?:(?:north|south|east|west)\w*\s+)?(?:\w+\s+)?"
+    r"(?:area|coast|coastline|region|countryside|suburbs|interior)\b)"
+)
 _DEMONYM_ENDINGS = ("ese", "ian", "ean", "an", "ish", "i", "n", "ic")
 _UNIT_WORDS = (
     "subsidiary|unit|arm|affiliate|division|branch|platform|service|venture|brand|marketplace"
@@ -153,6 +171,10 @@ _UNIT_WORDS = (
 
 _WORD = re.compile(r"[^\W_](?:[\w’'&.-]*[^\W_])?")
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)]*\s+(?=[\"'“‘(]?[A-Z0-9])|\n+")
+# A full stop that ends an abbreviation, not a sentence: "the U.S. State Department", "Mr. Li".
+_ABBREVIATION = re.compile(
+    r"(?:\b(?:[A-Z]\.){2,}|\b(?:Mr|Mrs|Ms|Dr|Prof|St|Gov|Sen|Rep|Gen|Lt|Col|Jr|Sr|No|Inc|Corp|Co)\.)$"
+)
 _ACRONYM = re.compile(r"\(([A-Z][A-Za-z&]*[A-Z]s?|[A-Z]{2,}s?)\)")
 
 
@@ -218,6 +240,7 @@ class _Name:
     owner: str = ""  # "X's Name": the possessor
     possessive: bool = False  # written "Name's" at least once
     legal: str = ""  # also written with a legal form ("Inc"): a company
+    short: str = ""  # also written by its last word alone ("Chavez" for Hugo Chavez)
 
 
 @dataclass
@@ -264,6 +287,8 @@ def _read(article: str) -> _Article:
     for offset, block in body:
         start = 0
         for cut in _SENTENCE_END.finditer(block):
+            if _ABBREVIATION.search(block, 0, cut.start()) and "\n" not in cut.group():
+                continue
             sentences.append((offset + start, block[start : cut.start()]))
             start = cut.end()
         sentences.append((offset + start, block[start:]))
@@ -290,6 +315,7 @@ def _read_sentence(art: _Article, offset: int, sentence: str, inner: set[str]) -
                 and _strip_possessive(words[0]) not in inner
                 and not _name_shaped(sentence, words[0])
                 and not (len(words) > 1 and words[1].lower() in _LEGAL_FORMS)  # "Google Inc."
+                and not (len(words) > 1 and words[0].lower() in _EVENT_HEADS)  # "Hurricane X"
             ):
                 words = words[1:]
                 run_start += 1
@@ -530,7 +556,7 @@ _CACHE = _CldrCache()
 @lru_cache(maxsize=1)
 def _cldr() -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
     """English territory names -> code, and English time-zone cities -> (zone, territory)."""
-    data = _CACHE.get("english-4", _english_from_babel)  # 4: written forms, no accents
+    data = _CACHE.get("english-5", _english_from_babel)  # 5: dotted abbreviations (U.S.)
     assert isinstance(data, dict)
     cities = {name: (zone, code) for name, (zone, code) in data["cities"].items()}
     return dict(data["territories"]), cities
@@ -566,7 +592,8 @@ def _english_from_babel() -> dict[str, dict[str, object]]:
 _TERRITORY_VARIANTS = {
     "TR": ("Turkey",), "CZ": ("Czech Republic",), "CI": ("Ivory Coast",), "SZ": ("Swaziland",),
     "TL": ("East Timor",), "MM": ("Burma",), "MO": ("Macau",), "PS": ("Palestine",),
-    "GB": ("Britain", "Great Britain", "UK"), "US": ("US", "USA"), "CV": ("Cabo Verde",),
+    "GB": ("Britain", "Great Britain", "UK", "U.K"), "US": ("US", "USA", "U.S", "U.S.A"),
+    "AE": ("UAE", "U.A.E"), "CV": ("Cabo Verde",),
     "CD": ("DR Congo", "Democratic Republic of the Congo", "Democratic Republic of Congo",
            "Congo"),  # the wire's "Congo" is Kinshasa's; Brazzaville's is "Republic of Congo"
     "CG": ("Republic of the Congo", "Republic of Congo"),
@@ -829,10 +856,13 @@ def draft(article: str, seed_id: str) -> Draft:
     entities = _classify(art)
     places = [e for e in entities if e.kind == "place" and e.place == e.name]
     # a country before a continent or region ("Africa" in "mpox spreads in Africa")
-    countries = [e for e in places if len(_cldr()[0].get(e.name, "")) == 2]
-    main = max(countries or places, key=lambda e: e.salience, default=None)
+    # a country, state or town before a continent ("Africa" in "mpox spreads in Africa")
+    local = [e for e in places if not _cldr()[0].get(e.name, "").isdigit()]
+    main = max(local or places, key=lambda e: e.salience, default=None)
     if main is not None and main.salience < MIN_PLACE_SALIENCE:
         main = None  # named once, in passing ("regulators in the United States"): no place
+    if main is not None:
+        places = _towns_of(main, places)
     others = [e for e in entities if e.kind != "place"]
     subject = _subject(others)
     notes: list[str] = []
@@ -886,13 +916,31 @@ def draft(article: str, seed_id: str) -> Draft:
     return Draft(seed_id, tuple(chosen), tuple(topics), tuple(rules), tuple(notes), tuple(skipped))
 
 
+def _towns_of(main: _Entity, places: list[_Entity]) -> list[_Entity]:
+    """The places found by their context alone that no country owns in the text are the
+    main place's own towns and regions (Punta Gorda and Orlando in a story about Florida):
+    the story's places that are not its main one are those of other countries."""
+    territories, cities = _cldr()
+    kept = []
+    for place in places:
+        known = place.name in territories or place.name in cities or _region(place.name)
+        if place is main or known:
+            kept.append(place)
+        else:
+            place.place = main.name
+            place.why = [f"{place.why[0]}, in a story about {main.name}"]
+    return kept
+
+
 def _classify(art: _Article) -> list[_Entity]:
     """Every name the article uses at least twice, in its lead, or with a relation, typed."""
     territories, cities = _cldr()
     out: dict[str, _Entity] = {}
     place_mentions: Counter[str] = Counter()
     _merge_legal_forms(art)
+    _merge_last_words(art, territories, cities)
     acronyms = {a: n for n, e in art.names.items() for a in e.acronyms}
+    canonical = _place_forms(art, territories)
     for name, entry in art.names.items():
         if name in acronyms and acronyms[name] in art.names:  # "AI" is Artificial Intelligence
             art.names[acronyms[name]].count += entry.count
@@ -905,7 +953,7 @@ def _classify(art: _Article) -> list[_Entity]:
             if place and part != name:
                 entry.places.add(place)
                 place_mentions[place] += entry.count
-        place = name if name in territories else _demonym_of(name)
+        place = canonical.get(name) or _demonym_of(name)
         if place:
             place_mentions[place] += salience
             source = "CLDR territory" if place == name else f"adjective of {place}"
@@ -930,8 +978,48 @@ def _classify(art: _Article) -> list[_Entity]:
         if place in out:
             out[place].salience += mentions
             out[place].why.append(f"named {mentions} times counting adjectives and compounds")
+    _places_by_context(art, out)
     _propagate_conjuncts(art, out)
     return list(out.values())
+
+
+def _places_by_context(art: _Article, out: dict[str, _Entity]) -> None:
+    """Places the atlas does not know (states, provinces, towns): what the article writes
+    around a name says it is one. Such a place belongs to the country that owns it in the
+    text ("China's Xinjiang"), else to none yet: ``draft`` gives it to the story's place."""
+    for name, entity in out.items():
+        entry = art.names.get(name)
+        if entity.kind not in ("org", "concept") or entry is None or entry.legal:
+            continue
+        words = name.lower().split()
+        if words[-1] in _ORG_HEADS:
+            continue
+        if words[-1] in _PLACE_HEADS and len(words) > 1:
+            cue = f"ends in '{words[-1]}', a place word"
+        elif words[0] in _PLACE_FIRST_WORDS and len(words) > 1:
+            cue = f"begins with '{words[0]}', a place word"
+        else:
+            found = re.search(_PLACE_CUE.format(name=re.escape(name)), art.text, re.I)
+            if found is None:
+                continue
+            cue = f"written '{found.group(0)}': a place"
+        entity.kind, entity.why = "place", [cue]
+        owner = entry.owner if entry.owner in _cldr()[0] else ""
+        entity.place = owner or name
+
+
+def _place_forms(art: _Article, territories: Mapping[str, str]) -> dict[str, str]:
+    """Each form of a country the article writes -> the one form its entity goes by: "U.S."
+    and "United States" are one place, named as the article names it most often."""
+    forms: dict[str, list[str]] = {}
+    for name in art.names:
+        if name in territories:
+            forms.setdefault(territories[name], []).append(name)
+    out = {}
+    for names in forms.values():
+        chosen = max(names, key=lambda n: (art.names[n].count, len(n)))
+        out.update(dict.fromkeys(names, chosen))
+    return out
 
 
 # Legal forms that end a company's full name: "Activision Blizzard Inc" is Activision Blizzard.
@@ -956,6 +1044,34 @@ def _merge_legal_forms(art: _Article) -> None:
         short.lead = short.lead or full.lead
         short.acronyms.update(full.acronyms)
         short.places.update(full.places)
+
+
+def _merge_last_words(
+    art: _Article, territories: Mapping[str, str], cities: Mapping[str, object]
+) -> None:
+    """A one-word name that ends exactly one longer name is that name written short, as
+    news writes people after the first mention ("Chavez" for Hugo Chavez) and named events
+    ("Charley" for Hurricane Charley): its mentions are the longer name's, and so is the word."""
+    for word in [n for n in art.names if " " not in n]:
+        if word in territories or word in cities or word.lower() in _ORG_HEADS:
+            continue
+        longer = [
+            n
+            for n in art.names
+            if n.endswith(" " + word)
+            and n not in territories
+            and all(_capitalised(w) for w in n.split())
+            and len(n.split()) <= 3
+        ]
+        if len(longer) != 1:  # none, or two people of one family: leave it alone
+            continue
+        short, full = art.names.pop(word), art.names[longer[0]]
+        full.short = word
+        full.count += short.count
+        full.lead = full.lead or short.lead
+        full.first = min(full.first, short.first)
+        full.possessive = full.possessive or short.possessive
+        full.acronyms.update(short.acronyms)
 
 
 # Languages whose CLDR country names are looked for in an article that is not in English.
@@ -992,6 +1108,8 @@ def _typed(name: str, entry: _Name, salience: float, lowercase: Counter[str]) ->
     aliases += [
         DraftAlias(a, "article (its acronym in parentheses)") for a in sorted(entry.acronyms)
     ]
+    if entry.short:
+        aliases.append(DraftAlias(entry.short, "article (its last word, written alone)"))
     last = name.split()[-1].lower()
     if entry.places:
         joined = " and ".join(sorted(entry.places))
@@ -1004,13 +1122,15 @@ def _typed(name: str, entry: _Name, salience: float, lowercase: Counter[str]) ->
     if entry.after_title and 1 < len(name.split()) <= 4:
         return _Entity(name, "person", salience, aliases, ["follows a title (Minister, CEO...)"])
     words = name.split()
+    if len(words) > 1 and words[0].lower() in _EVENT_HEADS:
+        return _Entity(name, "event", salience, aliases, [f"a named event ('{words[0]} ...')"])
     if name.lower() in _lexicon_keys():  # "AI", "IPO", "Fintech": news words, not names
         return _Entity(name, "concept", salience, aliases, ["a term of the topic lexicon"])
     if last in _ORG_HEADS:
         why = f"ends in '{last}', an organisation word"
     elif entry.legal:
         why = f"also written '{name} {entry.legal}': a company"
-    elif len(words) > 1 and any(w.lower() in lowercase for w in words):
+    elif len(words) > 1 and not entry.short and any(w.lower() in lowercase for w in words):
         used = ", ".join(w.lower() for w in words if w.lower() in lowercase)
         return _Entity(name, "concept", salience, aliases,
                        [f"the article also writes {used} lowercase: a term, not a name"])  # fmt: skip
@@ -1039,7 +1159,7 @@ def _propagate_conjuncts(art: _Article, out: dict[str, _Entity]) -> None:
 
 
 def _subject(others: Sequence[_Entity]) -> _Entity | None:
-    actors = [e for e in others if e.kind in ("org", "person") and not e.parent]
+    actors = [e for e in others if e.kind in ("org", "person", "event") and not e.parent]
     # on a tie, a name the article writes as a company ("Google Inc.") or an actor ("X's")
     return max(actors, key=lambda e: (e.salience, _acting(e)), default=None)
 
@@ -1596,6 +1716,8 @@ def _family(word: str) -> str:
         return word.lower()
     lower = word.lower()
     for ending in ("ically", "ical", "ies", "ing", "ed", "es", "al", "y", "s"):
+        if ending == "es" and not lower.endswith(("ses", "xes", "zes", "ches", "shes")):
+            continue  # "hurricanes" is hurricane + s, "taxes" tax + es
         if lower.endswith(ending) and len(lower) - len(ending) >= 5:
             return lower[: -len(ending)]
     return lower
@@ -1672,7 +1794,10 @@ def _rules(
 ) -> list[DraftRule]:  # fmt: skip
     groups = {e.group for e in entities} | {t.group for t in topics}
     rules = []
-    if {"subject", "place"} <= groups and subject and main:
+    if subject and subject.kind == "event" and "subject" in groups:
+        rules.append(DraftRule(subject.name, "direct", ("subject",), 1.0,
+                               "direct: the story is a named event, and its name alone says so"))  # fmt: skip
+    elif {"subject", "place"} <= groups and subject and main:
         rules.append(DraftRule(f"{subject.name} in or with {main.name}", "direct",
                                ("subject", "place"), 1.0,
                                "direct: the story's actors together with its place"))  # fmt: skip

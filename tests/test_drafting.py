@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.drafting import (
+    _family,
     clean_article,
     draft,
     draft_explained,
@@ -408,3 +409,67 @@ def test_a_country_is_the_story_place_before_its_continent() -> None:
     places = [e.name for e in result.entities if e.group == "place"]
     assert places[0] == "Congo"  # Reuters' "Congo" is CLDR's "Congo - Kinshasa"
     assert "WHO" in {a.text for e in result.entities for a in e.aliases}
+
+
+def test_a_persons_surname_alone_is_the_person_not_a_second_name() -> None:
+    article = (
+        "Kenya's Ruto signs the finance bill\n\nKenyan President William Ruto signed the "
+        "finance bill into law on Monday after weeks of protests in Nairobi. Ruto said the "
+        "new taxes would fund schools. Critics of Ruto's government called the bill a burden "
+        "on the poor."
+    )
+    result = draft(clean_article(article), "k")
+    people = [e for e in result.entities if "Ruto" in {a.text for a in e.aliases}]
+    assert [(e.name, e.kind, e.group) for e in people] == [("William Ruto", "person", "subject")]
+    assert {a.text for a in people[0].aliases} == {"William Ruto", "Ruto"}
+
+
+def test_a_full_stop_after_an_abbreviation_does_not_end_the_sentence() -> None:
+    article = (
+        "Observers back the count\n\nThe U.S. State Department said on Monday it would wait "
+        "for the observers. The U.S. embassy in Caracas said the same. Officials of the State "
+        "Department met Venezuela's electoral council, and Venezuela's opposition met them."
+    )
+    result = draft(clean_article(article), "v")
+    names = {e.name: e.kind for e in result.entities}
+    assert names.get("State Department") == "org" and "Department" not in names
+    assert names["U.S"] == "place"  # the United States, as the article writes it
+
+
+def test_places_the_atlas_does_not_know_are_found_by_what_the_article_writes_around_them() -> None:
+    article = (
+        "Floods swamp southern Sindh\n\nMonsoon floods swept across southern Sindh on Sunday, "
+        "cutting roads to Dadu District and the Larkana area. Sindh's relief agency said "
+        "thousands had left their homes, and rescue boats reached villages near Lake Manchar. "
+        "The Sindh Relief Authority asked for tents."
+    )
+    result = draft(clean_article(article), "s")
+    entities = {e.name: e for e in result.entities}
+    assert entities["Sindh"].kind == "place" and entities["Sindh"].group == "place"
+    towns = {a.text for a in entities["Cities of Sindh"].aliases}
+    assert {"Dadu District", "Larkana", "Lake Manchar"} <= towns
+    assert entities["Sindh Relief Authority"].kind != "place"  # an organisation word ends it
+
+
+def test_a_named_event_is_the_subject_and_its_name_alone_makes_a_direct_follow_up() -> None:
+    article = (
+        "Typhoon Haiyan batters the central Philippines\n\nTyphoon Haiyan struck the central "
+        "Philippines on Friday with winds of 300 km/h, flattening homes in Tacloban. Haiyan "
+        "weakened as it crossed the islands, but rescuers said the typhoon had cut power to "
+        "millions. Typhoons rarely hit so hard."
+    )
+    result = draft(clean_article(article), "t")
+    subject = next(e for e in result.entities if e.group == "subject")
+    assert (subject.name, subject.kind) == ("Typhoon Haiyan", "event")
+    assert "Haiyan" in {a.text for a in subject.aliases}
+    direct = [r for r in result.rules if r.kind == "direct"]
+    assert [r.groups for r in direct] == [("subject",)]
+    profile = load_profile(draft_profile_toml(article, "t"), seed_id="t", source="draft")
+    verdict = Matcher(profile).match(Item(id="1", title="Haiyan death toll passes 5,000"))
+    assert verdict.match and verdict.kind == "direct"
+
+
+def test_a_plural_in_s_is_one_word_family_with_its_singular() -> None:
+    assert _family("hurricanes") == _family("hurricane") == "hurricane"
+    assert _family("approaches") == "approach"
+    assert _family("businesses") == "business"
