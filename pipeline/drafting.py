@@ -1055,6 +1055,8 @@ def _merge_last_words(
     for word in [n for n in art.names if " " not in n]:
         if word in territories or word in cities or word.lower() in _ORG_HEADS:
             continue
+        if word.lower() in art.words:  # "Cloud" of Alibaba Cloud is also the cloud: a word
+            continue
         longer = [
             n
             for n in art.names
@@ -1062,6 +1064,7 @@ def _merge_last_words(
             and n not in territories
             and all(_capitalised(w) for w in n.split())
             and len(n.split()) <= 3
+            and _person_or_event(art, n)
         ]
         if len(longer) != 1:  # none, or two people of one family: leave it alone
             continue
@@ -1072,6 +1075,18 @@ def _merge_last_words(
         full.first = min(full.first, short.first)
         full.possessive = full.possessive or short.possessive
         full.acronyms.update(short.acronyms)
+
+
+def _person_or_event(art: _Article, name: str) -> bool:
+    """A name written after a title ("President Hugo Chavez"), a named event ("Hurricane
+    Charley"), or one none of whose words the article also writes as a common word, and
+    whose first word is not a name of its own ("Alibaba Cloud" is a unit of Alibaba)."""
+    words = name.split()
+    return (
+        art.names[name].after_title
+        or words[0].lower() in _EVENT_HEADS
+        or not (words[0] in art.names or any(w.lower() in art.words for w in words))
+    )
 
 
 # Languages whose CLDR country names are looked for in an article that is not in English.

@@ -473,3 +473,13 @@ def test_a_plural_in_s_is_one_word_family_with_its_singular() -> None:
     assert _family("hurricanes") == _family("hurricane") == "hurricane"
     assert _family("approaches") == "approach"
     assert _family("businesses") == "business"
+
+
+def test_a_units_last_word_written_alone_stays_a_word() -> None:
+    article = (
+        "Acme signs with Kenya\n\nAcme will expand Cloud services in Kenya. Acme Cloud will "
+        "open two data centres in Nairobi, Acme said, and Kenya's banks will use Acme Cloud."
+    )
+    result = draft(clean_article(article), "a")
+    unit = next(e for e in result.entities if e.name == "Acme Cloud")
+    assert {a.text for a in unit.aliases} == {"Acme Cloud"}
