@@ -1664,8 +1664,17 @@ def _lexicon_terms(art: _Article, drafted: Sequence[DraftAlias]) -> list[DraftAl
 
 
 def _lexicon_forms(key: tuple[str, ...], entry: Mapping[str, tuple[str, ...]]) -> list[str]:
+    """The English keys, then each other language's form that matches differently: French
+    "télécommunications" is matched as "telecommunications", and must not count twice."""
     forms = [*key, *(form for forms in entry.values() for form in forms)]
-    return list(dict.fromkeys(form for form in forms if not form.isascii() or form in key))
+    out, seen = [], set()
+    for form in forms:
+        norm = normalize(form.rstrip("*"))
+        if (form.isascii() and form not in key) or norm in seen:
+            continue
+        seen.add(norm)
+        out.append(form)
+    return out
 
 
 def _mentions(original: str, bounded_text: str, form: str) -> int:

@@ -2,9 +2,9 @@
 
 ``normalize`` is the one function both sides go through, so an alias written in a profile and
 the same words in a news item always compare equal: HTML stripped, Unicode NFKC, case folded,
-Arabic-script letter variants folded (Arabic and Urdu spell the same name with different yeh,
-kaf and heh), diacritics and tatweel dropped, common traditional Chinese characters folded to
-simplified ones. Every function bounds its work: input beyond ``MAX_CHARS`` is cut first.
+Latin letters' diacritics dropped (Chávez is Chavez), Arabic-script letter variants folded
+(Arabic and Urdu spell the same name with different yeh, kaf and heh), diacritics and tatweel
+dropped, common traditional Chinese characters folded to simplified ones. Every function bounds its work: input beyond ``MAX_CHARS`` is cut first.
 """
 
 from __future__ import annotations
@@ -82,6 +82,18 @@ _TRAD = (
 _FOLD_MAP.update(
     {ord(_TRAD[i]): _TRAD[i + 1] for i in range(0, len(_TRAD), 2) if _TRAD[i] != _TRAD[i + 1]}
 )
+# Latin letters with diacritics → their base letter: the press writes "Chávez" and "Chavez",
+# "São Paulo" and "Sao Paulo", "Erdoğan" and "Erdogan" for the same name. Letters that are
+# not a base letter plus marks (ß, ø, æ, ı) are left as they are.
+for _code in (*range(0xC0, 0x250), *range(0x1E00, 0x1F00)):
+    _parts = unicodedata.normalize("NFD", chr(_code))
+    if (
+        len(_parts) > 1
+        and _parts[0].isascii()
+        and _parts[0].isalpha()
+        and all(unicodedata.category(mark) == "Mn" for mark in _parts[1:])
+    ):
+        _FOLD_MAP.setdefault(_code, _parts[0])
 _FOLDED = {chr(code): (value or "") for code, value in _FOLD_MAP.items()}
 _FOLDABLE = re.compile("[" + "".join(re.escape(char) for char in sorted(_FOLDED)) + "]")
 

@@ -31,7 +31,19 @@ SAME = {
     "traditional chinese folds to simplified": ("阿里雲 螞蟻集團 支付寶", "阿里云 蚂蚁集团 支付宝"),
     "html tags and entities are stripped": ("<p>Ant&nbsp;<b>Group</b></p>", "ant group"),
     "whitespace collapses": ("Daraz \n\t  Pakistan", "daraz pakistan"),
+    "latin diacritics are dropped": (
+        "Chávez São Paulo Erdoğan Nguyễn",
+        "chavez sao paulo erdogan nguyen",
+    ),
+    "letters that are no base letter plus marks stay": ("Straße Øre æ", "strasse øre æ"),
 }
+
+
+def test_an_accented_name_in_an_item_is_quoted_as_the_item_writes_it() -> None:
+    display = clean("Who are Chávez's opponents?")
+    norm = normalize(display)
+    start = norm.index("chavez")
+    assert SpanMap(display, norm).span(start, start + len("chavez")) == "Chávez"
 
 
 @pytest.mark.parametrize(("raw", "expected"), list(SAME.values()), ids=list(SAME))
