@@ -156,6 +156,10 @@ _PLACE_HEADS = frozenset(
 # A name that begins so names an event, and the story is about the event itself: "Hurricane
 # Charley", "Typhoon Haiyan", "Operation Sindoor".
 _EVENT_HEADS = frozenset("hurricane typhoon cyclone storm tropical operation".split())
+# Features too wide to be the story's town: "Gulf" in "Florida's Gulf coast" is no city.
+_GEOGRAPHIC_NOUNS = frozenset(
+    "gulf sea ocean coast bay river lake island valley strait channel delta atlantic pacific".split()
+)
 _PLACE_FIRST_WORDS = frozenset("port fort lake mount cape san santa".split())
 _PLACE_CUE = (
     r"(?:\b(?:north|south|east|west|northern|southern|eastern|western|central|north-?east"
@@ -863,7 +867,7 @@ def draft(article: str, seed_id: str) -> Draft:
         main = None  # named once, in passing ("regulators in the United States"): no place
     if main is not None:
         places = _towns_of(main, places)
-    others = [e for e in entities if e.kind != "place"]
+    others = [e for e in entities if e.kind not in ("place", "feature")]
     subject = _subject(others)
     notes: list[str] = []
     skipped: list[str] = []
@@ -993,6 +997,9 @@ def _places_by_context(art: _Article, out: dict[str, _Entity]) -> None:
             continue
         words = name.lower().split()
         if words[-1] in _ORG_HEADS:
+            continue
+        if len(words) == 1 and words[0] in _GEOGRAPHIC_NOUNS:
+            entity.kind, entity.why = "feature", ["a geographic feature: no actor, no town"]
             continue
         if words[-1] in _PLACE_HEADS and len(words) > 1:
             cue = f"ends in '{words[-1]}', a place word"
@@ -1188,7 +1195,8 @@ def _place_entities(
 ) -> list[DraftEntity]:
     territories, _ = _cldr()
     code = territories.get(main.name, "")
-    aliases = [DraftAlias(_stem(main.name), "CLDR en territory name")]
+    source = "CLDR en territory name" if code else f"article ({main.why[0]})"
+    aliases = [DraftAlias(_stem(main.name), source)]
     aliases += [a for a in main.aliases if a.text != main.name]
     for lang in langs:
         native = _locale_names(lang)[0].get(code)
@@ -1697,6 +1705,8 @@ _ADJECTIVE = re.compile(r"(?:al|ic|ive|ous|ile|\w{4}ent|\w{4}ant|ary|less|ful|ab
 def _noun_phrase(pair: str, count: int, hubs: Mapping[str, str]) -> bool:
     """A pair that reads as a term: seen twice, or two hubs, or a hub modifying the next word
     ("data centres"), or an adjective before a hub ("mobile money"); not "handles money"."""
+    if count < 2 and re.search(r"[^e]ed$", pair.split()[1]):
+        return False  # "hurricane followed": a subject and its verb
     first, second = (_family(w) in hubs for w in pair.split())
     if count >= 2 or first:
         return True

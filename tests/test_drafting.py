@@ -484,3 +484,19 @@ def test_a_units_last_word_written_alone_stays_a_word() -> None:
     result = draft(clean_article(article), "a")
     unit = next(e for e in result.entities if e.name == "Acme Cloud")
     assert {a.text for a in unit.aliases} == {"Acme Cloud"}
+
+
+def test_a_wide_feature_is_neither_a_town_nor_an_actor_and_a_verb_ends_no_term() -> None:
+    article = (
+        "Storm Nora hits Florida's Gulf coast\n\nStorm Nora hit Florida's Gulf coast on "
+        "Friday, and the Gulf stayed rough. Nora cut power across central Florida, and the "
+        "storm followed a week of rain. The Gulf ports closed; storm damage was heavy and "
+        "storm shelters filled, Florida officials said of the Gulf towns."
+    )
+    result = draft(clean_article(article), "n")
+    named = {a.text for e in result.entities for a in e.aliases}
+    assert "Florida" in {e.name for e in result.entities} and "Gulf" not in named
+    phrases = {p.text for t in result.topics for p in t.phrases}
+    assert not any(p.startswith("storm followed") for p in phrases)
+    toml_text = draft_profile_toml(article, "n")
+    assert "#   'Florida*': article (" in toml_text  # found in the article, not in CLDR
