@@ -325,6 +325,12 @@ def _read_sentence(art: _Article, offset: int, sentence: str, inner: set[str]) -
                 run_start += 1
             if not words:
                 continue
+        while len(words) > 1 and words[0].lower().rstrip(".") in _CALENDAR:
+            words, run_start = words[1:], run_start + 1  # "October of Mikhail Khodorkovsky"
+            while words and words[0] in ("of", "the", "de"):
+                words, run_start = words[1:], run_start + 1
+        if not words:
+            continue
         titled = False
         while len(words) > 1 and words[0].lower() in _TITLES:
             words, titled, run_start = words[1:], True, run_start + 1
@@ -636,8 +642,26 @@ def _region(name: str) -> str | None:
     return territories.get(rest)
 
 
+# Adjectives of countries that their names do not spell out ("Greek", "Dutch", "Swiss").
+# "English" is left out: in the news it is the language more often than the country.
+_IRREGULAR_DEMONYMS = {
+    "Greek": "GR", "French": "FR", "Dutch": "NL", "British": "GB", "Scottish": "GB",
+    "Welsh": "GB", "Swiss": "CH", "Thai": "TH", "Irish": "IE", "Filipino": "PH",
+    "Swedish": "SE", "Danish": "DK", "Finnish": "FI", "Polish": "PL", "Spanish": "ES",
+    "Norwegian": "NO", "Cypriot": "CY", "Czech": "CZ", "Afghan": "AF", "Emirati": "AE",
+    "Saudi": "SA", "Congolese": "CD", "Argentine": "AR", "Argentinian": "AR",
+    "Turkish": "TR", "German": "DE", "Korean": "KR", "South Korean": "KR",
+    "North Korean": "KP", "Cuban": "CU", "American": "US", "Belgian": "BE",
+    "Portuguese": "PT", "Lebanese": "LB", "Sri Lankan": "LK", "Somali": "SO",
+    "Peruvian": "PE", "Kazakh": "KZ", "Uzbek": "UZ", "Tajik": "TJ", "Malagasy": "MG",
+    "Icelandic": "IS", "Maltese": "MT", "Kuwaiti": "KW", "Iraqi": "IQ", "Israeli": "IL",
+}  # fmt: skip
+
+
 def _demonym_of(word: str) -> str | None:
     """The place an adjective names: "Kenyan" is Kenya, "Chinese" China, "Pakistani" Pakistan."""
+    if word in _IRREGULAR_DEMONYMS:
+        return _territory_name(_IRREGULAR_DEMONYMS[word]) or None
     if " " in word or len(word) < 4:
         return None
     territories, _ = _cldr()
@@ -867,7 +891,7 @@ def draft(article: str, seed_id: str) -> Draft:
         main = None  # named once, in passing ("regulators in the United States"): no place
     if main is not None:
         places = _towns_of(main, places)
-    others = [e for e in entities if e.kind not in ("place", "feature")]
+    others = [e for e in entities if e.kind not in ("place", "feature", "modifier")]
     subject = _subject(others)
     notes: list[str] = []
     skipped: list[str] = []
@@ -953,11 +977,11 @@ def _classify(art: _Article) -> list[_Entity]:
             continue
         salience = entry.count + (3 if entry.lead else 0) + (1 if entry.acronyms else 0)
         for part in re.split(r"[-–/ ]+", name):  # "China-Kenya Corridor" names both
-            place = part if part in territories else _demonym_of(part)
+            place = canonical.get(part) or _canonical_place(_demonym_of(part), canonical)
             if place and part != name:
                 entry.places.add(place)
                 place_mentions[place] += entry.count
-        place = canonical.get(name) or _demonym_of(name)
+        place = canonical.get(name) or _canonical_place(_demonym_of(name), canonical)
         if place:
             place_mentions[place] += salience
             source = "CLDR territory" if place == name else f"adjective of {place}"
@@ -972,7 +996,7 @@ def _classify(art: _Article) -> list[_Entity]:
             out[name] = _Entity(name, "place", salience, [DraftAlias(name, "article")],
                                 [kind_why], place=owner)  # fmt: skip
             continue
-        out[name] = _typed(name, entry, salience, art.words)
+        out[name] = _typed(name, entry, salience, art.words, art.text)
     if not art.text.isascii():
         for place, (mentions, native) in _native_place_mentions(art).items():
             place_mentions[place] += mentions
@@ -1029,6 +1053,17 @@ def _place_forms(art: _Article, territories: Mapping[str, str]) -> dict[str, str
     return out
 
 
+def _canonical_place(place: str | None, canonical: Mapping[str, str]) -> str | None:
+    """A country an adjective names, by the form the article itself uses for it ("Turkish"
+    in an article that writes "Turkey" is Turkey, not CLDR's Türkiye)."""
+    if place is None:
+        return None
+    territories, _ = _cldr()
+    code = territories.get(place)
+    same = [form for written, form in canonical.items() if territories.get(written) == code]
+    return same[0] if same else place
+
+
 # Legal forms that end a company's full name: "Activision Blizzard Inc" is Activision Blizzard.
 _LEGAL_FORMS = frozenset(
     """inc corp co ltd plc llc limited corporation incorporated sa ag nv gmbh spa ab asa""".split()
@@ -1071,6 +1106,8 @@ def _merge_last_words(
             and n not in territories
             and all(_capitalised(w) for w in n.split())
             and len(n.split()) <= 3
+            and n.split()[0] not in territories
+            and n.split()[0] not in cities  # "Sydney Olympics": a place's event, not a person
             and _person_or_event(art, n)
         ]
         if len(longer) != 1:  # none, or two people of one family: leave it alone
@@ -1125,7 +1162,19 @@ def _territory_name(code: str) -> str:
     return next((name for name, c in territories.items() if c == code), "")
 
 
-def _typed(name: str, entry: _Name, salience: float, lowercase: Counter[str]) -> _Entity:
+_ADJECTIVE_NAME = re.compile(r"(?:ic|ian|ean|ese|ish|al)$")
+
+
+def _only_before_nouns(text: str, name: str) -> bool:
+    """Is ``name``, wherever the article writes it alone, followed by a lowercase word?"""
+    follows = [m.group(1) for m in re.finditer(rf"\b{re.escape(name)}\b(\W*\w*)", text)]
+    alone = [f for f in follows if not (f[:1] == " " and f[1:2].isupper())]
+    return bool(alone) and all(re.fullmatch(r" [a-z][\w-]*", f) for f in alone)
+
+
+def _typed(
+    name: str, entry: _Name, salience: float, lowercase: Counter[str], art_text: str = ""
+) -> _Entity:
     aliases = [DraftAlias(name, "article")]
     aliases += [
         DraftAlias(a, "article (its acronym in parentheses)") for a in sorted(entry.acronyms)
@@ -1146,8 +1195,14 @@ def _typed(name: str, entry: _Name, salience: float, lowercase: Counter[str]) ->
     words = name.split()
     if len(words) > 1 and words[0].lower() in _EVENT_HEADS:
         return _Entity(name, "event", salience, aliases, [f"a named event ('{words[0]} ...')"])
+    if entry.short and len(words) <= 3:
+        why = f"also written '{entry.short}' alone, as news writes people after the first mention"
+        return _Entity(name, "person", salience, aliases, [why])
     if name.lower() in _lexicon_keys():  # "AI", "IPO", "Fintech": news words, not names
         return _Entity(name, "concept", salience, aliases, ["a term of the topic lexicon"])
+    if len(words) == 1 and _ADJECTIVE_NAME.search(name) and _only_before_nouns(art_text, name):
+        why = "an adjective before nouns ('Olympic team'): it qualifies, it does not act"
+        return _Entity(name, "modifier", salience, aliases, [why])
     if last in _ORG_HEADS:
         why = f"ends in '{last}', an organisation word"
     elif entry.legal:
@@ -1386,9 +1441,11 @@ def _subject_entities(
                 DraftAlias(form, f"{lang} transliteration by rule")
                 for form, lang in transliterations(entity.name, langs)
             ]
-        # Without a place the subject alone makes a direct follow-up: the other actors (a
-        # regulator, a rival, an investor) then only count beside the story's vocabulary.
-        group = "actor" if main is None and acting else "subject"
+        # Without a place the subject alone makes a direct follow-up, and in a story about a
+        # person news of that person follows it: the other actors (a regulator, a rival, an
+        # investor) then only count beside the story's vocabulary.
+        apart = main is None or subject.kind == "person"
+        group = "actor" if apart and acting and entity.kind != "person" else "subject"
         out.append(DraftEntity(entity.name, entity.kind, group, weight, _unique(aliases),
                                f"{why}; kind {entity.kind} ({'; '.join(entity.why)})",
                                tuple(entity.implies)))  # fmt: skip
@@ -1789,8 +1846,9 @@ def _stem(name: str) -> str:
     """Plurals and inflections may follow a long single lowercase-able word."""
     if " " in name or name.isupper() or len(name) < 5 or not name.isascii() or name[-1] == "*":
         return name
-    base = name[:-1] if name.endswith("s") and not name.endswith("ss") else name
-    return f"{base}*"
+    # a plural's "s" goes, a name's stays: "Yukos" is no plural of "Yuko"
+    plural = name.endswith("s") and not name.endswith("ss") and not name[0].isupper()
+    return f"{name[:-1] if plural else name}*"
 
 
 def _stem_phrase(pair: str) -> str:
@@ -1838,6 +1896,13 @@ def _rules(
     if {"place", "topic"} <= groups and main:
         rules.append(DraftRule(f"{main.name} and the story's topics", "thread", ("place", "topic"),
                                0.85, "same thread: the place with the story's vocabulary"))  # fmt: skip
+    if subject and subject.kind == "person" and main and "subject" in groups:
+        rules.append(DraftRule(f"{subject.name} anywhere", "thread", ("subject",), 0.85,
+                               "same thread: the story is about a person, and news of them follows it"))  # fmt: skip
+        if {"actor", "topic"} <= groups:
+            rules.append(DraftRule("Other actors and the story's topics", "thread",
+                                   ("actor", "topic"), 0.85,
+                                   "same thread: another actor of the story with its vocabulary"))  # fmt: skip
     if not rules:  # nothing to pair: the strongest single group, a curator must refine it
         # never "elsewhere" (it only voids a place) nor "office" (it only implies one)
         group = next((g for g in ("subject", "place", "topic", "actor") if g in groups), "")

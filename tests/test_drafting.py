@@ -500,3 +500,35 @@ def test_a_wide_feature_is_neither_a_town_nor_an_actor_and_a_verb_ends_no_term()
     assert not any(p.startswith("storm followed") for p in phrases)
     toml_text = draft_profile_toml(article, "n")
     assert "#   'Florida*': article (" in toml_text  # found in the article, not in CLDR
+
+
+def test_a_story_about_people_finds_their_country_adjective_and_news_of_them_alone() -> None:
+    article = (
+        "Greek sprinters Nikos Valas and Eleni Dora miss a drug test\n\nGreece suspended Nikos "
+        "Valas and Eleni Dora from its Olympic team after the two Greek sprinters missed a drug "
+        "test. Valas said he had not been told of the test. Dora was in hospital, and the "
+        "Olympic committee of Greece met on Friday. Valas and Dora face a ban; the Sydney "
+        "Olympics champion Valas may miss the Olympics."
+    )
+    result = draft(clean_article(article), "g")
+    entities = {e.name: e for e in result.entities}
+    assert "Greek" in {a.text for a in entities["Greece"].aliases}  # not a name of its own
+    assert "Olympic" not in entities  # an adjective before nouns, no actor
+    assert (entities["Nikos Valas"].kind, entities["Eleni Dora"].kind) == ("person", "person")
+    assert all("Olympics" != a.text for e in result.entities for a in e.aliases)
+    profile = load_profile(draft_profile_toml(article, "g"), seed_id="g", source="draft")
+    verdict = Matcher(profile).match(Item(id="1", title="Valas protests his innocence"))
+    assert verdict.match  # news of the story's person, without the place
+
+
+def test_a_month_starts_no_name_and_a_names_final_s_is_kept() -> None:
+    article = (
+        "Court backs tax claim on Yukos\n\nA Moscow court backed the tax claim on Yukos on "
+        "Tuesday. Yukos's shares fell. The case began with the arrest last October of Mikhail "
+        "Khodorkovsky, and Yukos says Khodorkovsky did nothing wrong."
+    )
+    result = draft(clean_article(article), "y")
+    names = {e.name for e in result.entities}
+    assert not any(n.startswith("October") for n in names)
+    yukos = next(e for e in result.entities if e.name == "Yukos")
+    assert {a.text for a in yukos.aliases} == {"Yukos*"}  # "Yuko*" would be case-sensitive

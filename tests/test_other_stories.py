@@ -1,6 +1,7 @@
-"""Two more stories the drafter was not written for, of other kinds than a company's deal: a
-named disaster (Hurricane Charley, August 2004) and a vote about a person (Venezuela's recall
-referendum on Hugo Chavez). Each set (tests/data/stories/<id>/, see its README) holds real AG
+"""More stories the drafter was not written for, of other kinds than a company's deal: a
+named disaster (Hurricane Charley, August 2004), a vote about a person (Venezuela's recall
+referendum on Hugo Chavez), a scandal about two athletes (Greece's sprinters at Athens 2004)
+and a state's case against a company (Yukos). Each set (tests/data/stories/<id>/, see its README) holds real AG
 News titles and leads labelled by the shared rubric; the profile is drafted from seed.txt.
 """
 
@@ -21,12 +22,16 @@ STORIES = Path(__file__).resolve().parent / "data" / "stories"
 FIELDS = {"id", "title", "summary", "published", "source", "url", "lang", "label", "why"}
 
 # (story, precision, direct recall, thread recall) floors, below the figures measured when
-# these were written (Charley 1.000 / 1.000 / 0.982, Venezuela 1.000 / 0.971 / 0.948) so
-# that drafter changes have room; a draft that takes Florida for an organisation or loses
-# "Chavez" to a second entity (as drafts did before: 0.49 and 0.80 direct recall) fails.
+# these were written (Charley 1.000 / 1.000 / 0.982, Venezuela 1.000 / 1.000 / 0.983, the
+# Greek sprinters 1.000 / 0.882 / 0.667, Yukos 1.000 / 1.000 / 1.000) so that drafter
+# changes have room; a draft that takes Florida for an organisation, loses "Chavez" to a
+# second entity, makes "Greek" and "Olympic" actors or "Yukos" a case-sensitive "Yuko*" (as
+# drafts did before: 0.49 and 0.80 direct recall, 0.54 precision, 0.89 thread recall) fails.
 FLOORS = [
     ("hurricane-charley-2004", 0.90, 0.90, 0.85),
     ("venezuela-recall-2004", 0.90, 0.90, 0.85),
+    ("kenteris-thanou-2004", 0.90, 0.80, 0.60),
+    ("yukos-2004", 0.90, 0.90, 0.95),
 ]
 
 
@@ -42,7 +47,7 @@ def test_the_set_is_well_formed(story: str) -> None:
     assert all(set(item) == FIELDS for item in items)
     assert len({item["id"] for item in items}) == len(items)
     labels = Counter(item["label"] for item in items)
-    assert labels[0] >= 100 and labels[1] >= 20 and labels[2] >= 30
+    assert labels[0] >= 100 and labels[1] >= 7 and labels[2] >= 10  # see each README
 
 
 @pytest.mark.parametrize(("story", "precision", "direct", "thread"), FLOORS)
