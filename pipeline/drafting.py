@@ -143,7 +143,7 @@ _ORG_HEADS = frozenset(
     company corp corporation council court department exchange federation foundation fund group
     holding holdings inc institute limited ltd ministry office organisation organization party
     plc service services society systems technologies university ventures capital labs
-    partners international""".split()
+    partners international movement front alliance league coalition army""".split()
 )
 _COMPASS = ("north", "south", "east", "west", "central", "southeast", "southwest", "northeast")
 # What marks a name the atlas does not know as a place: its own head word ("Charlotte County",
@@ -160,11 +160,14 @@ _EVENT_HEADS = frozenset("hurricane typhoon cyclone storm tropical operation".sp
 _GEOGRAPHIC_NOUNS = frozenset(
     "gulf sea ocean coast bay river lake island valley strait channel delta atlantic pacific".split()
 )
+_COMPASS_WORDS = frozenset(
+    "north south east west northern southern eastern western central upper lower".split()
+)
 _PLACE_FIRST_WORDS = frozenset("port fort lake mount cape san santa".split())
 _PLACE_CUE = (
     r"(?:\b(?:north|south|east|west|northern|southern|eastern|western|central|north-?east"
     r"|north-?west|south-?east|south-?west|northeastern|northwestern|southeastern"
-    r"|southwestern|coastal|city of|town of|state of|province of)\s+{name}\b)"
+    r"|southwestern|coastal|city of|town of|province of|capital of)\s+{name}\b)"
     r"|(?:\b{name}(?:['’]s)?\s+(?:(?:north|south|east|west)\w*\s+)?(?:\w+\s+)?"
     r"(?:area|coast|coastline|region|countryside|suburbs|interior)\b)"
 )
@@ -418,7 +421,11 @@ def _name_shaped(sentence: str, word: str) -> bool:
 
 
 def _capitalised(word: str) -> bool:
-    return word[0].isupper() and not word.isdigit()
+    """A capital letter starts it, or an Arabic article before one ("al-Bashir")."""
+    return (word[0].isupper() and not word.isdigit()) or bool(_NAME_PARTICLE.match(word))
+
+
+_NAME_PARTICLE = re.compile(r"(?:al|el|ad|as|ash|at|az|ul)-[A-Z]")
 
 
 def _possessive(word: str) -> bool:
@@ -566,10 +573,15 @@ _CACHE = _CldrCache()
 @lru_cache(maxsize=1)
 def _cldr() -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
     """English territory names -> code, and English time-zone cities -> (zone, territory)."""
-    data = _CACHE.get("english-5", _english_from_babel)  # 5: dotted abbreviations (U.S.)
+    data = _CACHE.get("english-6", _english_from_babel)  # 6: no United Nations
     assert isinstance(data, dict)
     cities = {name: (zone, code) for name, (zone, code) in data["cities"].items()}
     return dict(data["territories"]), cities
+
+
+# CLDR territory codes that name no place a story happens in: unknown, the United Nations,
+# the eurozone, outlying Oceania, pseudo-locales.
+_NOT_PLACES = frozenset({"ZZ", "UN", "EZ", "QO", "XA", "XB"})
 
 
 def _english_from_babel() -> dict[str, dict[str, object]]:
@@ -580,7 +592,7 @@ def _english_from_babel() -> dict[str, dict[str, object]]:
     territories = {
         name: code
         for code, name in english.territories.items()
-        if code != "ZZ" and not code.startswith("EU")
+        if code not in _NOT_PLACES and not code.startswith("EU")
     }
     for name, code in list(territories.items()):  # after every main name: those come first
         for variant in (*_written_forms(name), *_TERRITORY_VARIANTS.get(code, ())):
@@ -665,7 +677,7 @@ def _demonym_of(word: str) -> str | None:
     if " " in word or len(word) < 4:
         return None
     territories, _ = _cldr()
-    for place in territories:
+    for place in sorted(territories, key=len, reverse=True):  # "Nigerian": Nigeria, not Niger
         if " " in place or len(place) < 4 or place == word:
             continue
         stem = place[:-1] if place[-1] in "aeiouy" else place
@@ -1027,10 +1039,11 @@ def _places_by_context(art: _Article, out: dict[str, _Entity]) -> None:
             continue
         if words[-1] in _PLACE_HEADS and len(words) > 1:
             cue = f"ends in '{words[-1]}', a place word"
-        elif words[0] in _PLACE_FIRST_WORDS and len(words) > 1:
+        elif (words[0] in _PLACE_FIRST_WORDS or words[0] in _COMPASS_WORDS) and len(words) > 1:
             cue = f"begins with '{words[0]}', a place word"
         else:
-            found = re.search(_PLACE_CUE.format(name=re.escape(name)), art.text, re.I)
+            # lowercase cues only: "West Ham" and "Western Union" are no places' names
+            found = re.search(_PLACE_CUE.format(name=re.escape(name)), art.text)
             if found is None:
                 continue
             cue = f"written '{found.group(0)}': a place"
@@ -1108,6 +1121,7 @@ def _merge_last_words(
             and len(n.split()) <= 3
             and n.split()[0] not in territories
             and n.split()[0] not in cities  # "Sydney Olympics": a place's event, not a person
+            and n.split()[0].lower() not in _COMPASS_WORDS  # "North Darfur": a region
             and _person_or_event(art, n)
         ]
         if len(longer) != 1:  # none, or two people of one family: leave it alone
@@ -1756,18 +1770,24 @@ def _mentions(original: str, bounded_text: str, form: str) -> int:
     return bounded_text.count(f" {words}" if stem else f" {words} ")
 
 
+# Irregular past tenses and adverbs: what follows a noun without making a term with it.
+_NOT_NOUNS = frozenset(
+    """sent came went took made gave got left told saw found held won ran began became brought
+    built bought caught fell felt kept led lost meant met paid put said set sold spent stood
+    struck thought wrote together again already also still away back instead alone""".split()
+)
 _ADJECTIVE = re.compile(r"(?:al|ic|ive|ous|ile|\w{4}ent|\w{4}ant|ary|less|ful|able|ible)$")
 
 
 def _noun_phrase(pair: str, count: int, hubs: Mapping[str, str]) -> bool:
     """A pair that reads as a term: seen twice, or two hubs, or a hub modifying the next word
     ("data centres"), or an adjective before a hub ("mobile money"); not "handles money"."""
-    if count < 2 and re.search(r"[^e]ed$", pair.split()[1]):
-        return False  # "hurricane followed": a subject and its verb
-    first, second = (_family(w) in hubs for w in pair.split())
-    if count >= 2 or first:
+    word, after = pair.split()
+    if count < 2 and (re.search(r"[^e]ed$", after) or after in _NOT_NOUNS):
+        return False  # "hurricane followed", "force sent", "rebels together": no terms
+    if count >= 2 or _family(word) in hubs:
         return True
-    return second and bool(_ADJECTIVE.search(pair.split()[0]))
+    return _family(after) in hubs and bool(_ADJECTIVE.search(word))
 
 
 def _hub_words(art: _Article, named: set[str]) -> dict[str, str]:

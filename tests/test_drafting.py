@@ -532,3 +532,26 @@ def test_a_month_starts_no_name_and_a_names_final_s_is_kept() -> None:
     assert not any(n.startswith("October") for n in names)
     yukos = next(e for e in result.entities if e.name == "Yukos")
     assert {a.text for a in yukos.aliases} == {"Yukos*"}  # "Yuko*" would be case-sensitive
+
+
+def test_names_of_a_war_story_come_whole_and_the_united_nations_is_no_place() -> None:
+    article = (
+        "Rwandan troops land in North Darfur\n\nRwandan troops landed in El Fasher, capital "
+        "of North Darfur, as the United Nations pressed President Omar al-Bashir. The Justice "
+        "and Equality Movement and the rebels of Darfur met in Nigeria; a Nigerian force sent "
+        "to Sudan will follow. The United Nations said Sudan's government must act, and "
+        "Darfur's rebels together with the Justice and Equality Movement agreed."
+    )
+    result = draft(clean_article(article), "d")
+    entities = {e.name: e for e in result.entities}
+    assert "Justice and Equality Movement" in entities and "Equality Movement" not in entities
+    assert entities.get("North Darfur") is None or entities["North Darfur"].kind == "place"
+    assert "North Darfur" in {
+        a.text for e in result.entities for a in e.aliases if e.group == "place"
+    }
+    assert "United Nations" not in {e.name for e in result.entities if e.group == "place"}
+    note = next(n for n in result.notes if n.startswith("the story's place"))
+    assert "Niger," not in note and "United Nations" not in note  # "Nigerian" is Nigeria's
+    phrases = {p.text for t in result.topics for p in t.phrases}
+    assert not {"force sent*", "rebels together*"} & phrases
+    assert "Omar al-Bashir" in {s.split(":")[0] for s in result.skipped} | set(entities)
