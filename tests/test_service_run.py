@@ -10,6 +10,8 @@ import re
 import shutil
 import signal
 import socket
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -305,3 +307,24 @@ def test_the_deploy_files_give_the_graceful_stop_room_and_their_config_loads(
     )
     needed = [h.secret_env for h in settings.digest.webhooks] + [settings.serve.token_env]
     assert all(env.get(str(name)) for name in needed), needed
+
+
+def test_a_signal_that_lands_inside_generated_code_still_exits_0() -> None:
+    """CPython exits as killed by SIGINT once a KeyboardInterrupt has left code run by exec
+    (dataclasses and SQLAlchemy build functions so), even if it was caught afterwards: the
+    start-up's SIGTERM must not be a KeyboardInterrupt itself. Deterministic: the signal is
+    sent from inside exec'd code."""
+    script = (
+        "import os, signal\n"
+        "from pipeline.cli.poll import _stop_starting\n"
+        "signal.signal(signal.SIGTERM, _stop_starting)\n"
+        "try:\n"
+        "    exec('import os, signal\\nos.kill(os.getpid(), signal.SIGTERM)\\n"
+        "for _ in range(10 ** 7): pass')\n"
+        "except KeyboardInterrupt:\n"
+        "    print('stopped')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, timeout=60, check=False, cwd=ROOT
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, b"stopped")

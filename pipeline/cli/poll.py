@@ -126,11 +126,22 @@ def run(ctx: click.Context) -> None:
     status is 0. Several replicas may share one PostgreSQL database.
     """
     # Until the event loop takes the signals over, SIGTERM stops start-up like Ctrl-C does.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _stop_starting)
     try:
         _run(ctx)
     except KeyboardInterrupt:
         warn("interrupted outside the running service (start-up or shut-down): stopped")
+
+
+class _Stopped(KeyboardInterrupt):
+    """SIGTERM during start-up or shut-down. A subclass, so every ``except KeyboardInterrupt``
+    (ours, asyncio's) treats it as Ctrl-C; but not KeyboardInterrupt itself: CPython makes a
+    process exit as killed by SIGINT, whatever its exit status, once a KeyboardInterrupt has
+    left code run by ``exec`` (a dataclass being built, say), even if it was caught later."""
+
+
+def _stop_starting(signum: int, frame: object) -> None:
+    raise _Stopped
 
 
 def _run(ctx: click.Context) -> None:
