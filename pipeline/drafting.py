@@ -39,7 +39,7 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
 from typing import Any
 
@@ -131,7 +131,7 @@ _GENERIC = frozenset(
     recently reform related rest result results right role rule second seen serious service
     services short similar simple social special stable start state states step still strong
     system systems take team term terms thing things third top trade tuesday under use used
-    using various view wednesday whether wide working""".split()
+    using various view wednesday whether wide working back ahead""".split()
 )
 _TITLES = frozenset(
     """mr mrs ms dr prof president minister premier chairman chairwoman chair ceo cfo cto founder
@@ -159,6 +159,11 @@ _EVENT_HEADS = frozenset("hurricane typhoon cyclone storm tropical operation".sp
 # Features too wide to be the story's town: "Gulf" in "Florida's Gulf coast" is no city.
 _GEOGRAPHIC_NOUNS = frozenset(
     "gulf sea ocean coast bay river lake island valley strait channel delta atlantic pacific".split()
+)
+# US states as AP style shortens them after a city ("Redmond, Wash.").
+_STATE_ABBREVIATIONS = frozenset(
+    """Ala Ariz Ark Calif Colo Conn Del Fla Ga Ill Ind Kan Ky La Md Mass Mich Minn Miss Mo
+    Mont Neb Nev Okla Ore Pa Tenn Vt Va Wash Wis Wyo""".split()
 )
 _COMPASS_WORDS = frozenset(
     "north south east west northern southern eastern western central upper lower".split()
@@ -300,10 +305,23 @@ def _read(article: str) -> _Article:
             start = cut.end()
         sentences.append((offset + start, block[start:]))
     result = _Article(text, sentences, lead_end, {}, Counter(), Counter(), {})
-    inner = {w for _, s in sentences for _, w in _tokens(s)[1:] if _capitalised(w)}
+    inner: set[str] = set()
+    for _, sentence in sentences:
+        inner.update(_name_starts(sentence, _tokens(sentence)))
     for offset, sentence in sentences:
         _read_sentence(result, offset, sentence, inner)
     return result
+
+
+def _name_starts(sentence: str, tokens: Sequence[tuple[int, str]]) -> Iterable[str]:
+    """Words that begin or end a name where a capital proves it: past the sentence's first
+    word ("Haiyan" of Typhoon Haiyan; "Home" inside "Windows XP Home Edition" does not
+    count), or before a legal form ("Microsoft Corp. has begun" opens a sentence)."""
+    for start, end in _capital_runs(sentence, tokens):
+        if start > 0 or (end - start > 1 and tokens[start + 1][1].lower() in _LEGAL_FORMS):
+            yield _strip_possessive(tokens[start][1])
+        if end - start > 1:
+            yield _strip_possessive(tokens[end - 1][1])
 
 
 def _tokens(sentence: str) -> list[tuple[int, str]]:
@@ -320,6 +338,7 @@ def _read_sentence(art: _Article, offset: int, sentence: str, inner: set[str]) -
             while (
                 words
                 and _strip_possessive(words[0]) not in inner
+                and not _known_place(_strip_possessive(words[0]))  # "Venezuela is ..."
                 and not _name_shaped(sentence, words[0])
                 and not (len(words) > 1 and words[1].lower() in _LEGAL_FORMS)  # "Google Inc."
                 and not (len(words) > 1 and words[0].lower() in _EVENT_HEADS)  # "Hurricane X"
@@ -346,6 +365,9 @@ def _read_sentence(art: _Article, offset: int, sentence: str, inner: set[str]) -
                 words = words[i + 1 :]
                 break
         name = _strip_possessive(" ".join(words))
+        after_run = sentence[tokens[run_end - 1][0] + len(tokens[run_end - 1][1]) :]
+        if name in _STATE_ABBREVIATIONS and after_run.startswith("."):
+            continue  # "Redmond, Wash., company": the state, as AP style shortens it
         position = offset + tokens[run_start][0]
         entry = _note(art, name, position, _possessive(words[-1]))
         if entry is None:
@@ -394,10 +416,16 @@ def _capital_runs(sentence: str, tokens: Sequence[tuple[int, str]]) -> Iterable[
                 j += 2
             elif word == "and" and _org_after(sentence, tokens, j + 1, joined):
                 j += 2  # "Banking and Securities Commission": one name, not two
+            elif _VERSION.fullmatch(word):
+                j += 1  # "Service Pack 2", "Windows 10": the number is the name's
+                break
             else:
                 break
         yield i, j
         i = j
+
+
+_VERSION = re.compile(r"\d{1,3}(?:\.\d{1,2})?")  # not a year: "Alibaba 2024" is no name
 
 
 def _org_after(sentence: str, tokens: Sequence[tuple[int, str]], k: int, joined: Any) -> bool:
@@ -905,6 +933,10 @@ def draft(article: str, seed_id: str) -> Draft:
         places = _towns_of(main, places)
     others = [e for e in entities if e.kind not in ("place", "feature", "modifier")]
     subject = _subject(others)
+    maker = None  # in a launch story, the company whose product is the subject
+    product = _launched_product(subject, others) if main is None and subject else None
+    if product is not None:
+        maker, subject = subject, product
     notes: list[str] = []
     skipped: list[str] = []
     chosen: list[DraftEntity] = []
@@ -924,7 +956,11 @@ def draft(article: str, seed_id: str) -> Draft:
         chosen += _office_entities(main)
     story_langs = _story_languages(official)
     if subject is not None:
-        chosen += _subject_entities(art, subject, others, main, story_langs, skipped)
+        drafted = _subject_entities(art, maker or subject, others, main, story_langs, skipped)
+        if maker is not None:  # its units and backers are found from the maker; the product leads
+            drafted = [_regrouped(e, subject.name, maker.name) for e in drafted]
+            drafted.sort(key=lambda e: e.group != "subject")
+        chosen += drafted
     for e in entities:
         if e.kind == "place" and e.place == e.name and e is not main:
             skipped.append(f"{e.name}: a place of the story, but not its main one")
@@ -979,17 +1015,24 @@ def _classify(art: _Article) -> list[_Entity]:
     place_mentions: Counter[str] = Counter()
     _merge_legal_forms(art)
     _merge_last_words(art, territories, cities)
+    _link_acronyms(art)
     acronyms = {a: n for n, e in art.names.items() for a in e.acronyms}
+    for acronym, full in acronyms.items():  # "AI" is Artificial Intelligence: its mentions too
+        if acronym in art.names and full in art.names and acronym != full:
+            art.names[full].count += art.names[acronym].count
+            art.names[full].lead = art.names[full].lead or art.names[acronym].lead
     canonical = _place_forms(art, territories)
     for name, entry in art.names.items():
-        if name in acronyms and acronyms[name] in art.names:  # "AI" is Artificial Intelligence
-            art.names[acronyms[name]].count += entry.count
+        if name in acronyms and acronyms[name] in art.names:
             continue
         if name in art.expansions:  # an acronym of common words: a topic
             continue
         salience = entry.count + (3 if entry.lead else 0) + (1 if entry.acronyms else 0)
-        for part in re.split(r"[-–/ ]+", name):  # "China-Kenya Corridor" names both
-            place = canonical.get(part) or _canonical_place(_demonym_of(part), canonical)
+        for i, part in enumerate(re.split(r"[-–/ ]+", name)):  # "China-Kenya Corridor": both
+            # an adjective names its country first in a name ("Chinese Academy"); later it is
+            # often the Americas' or a people's ("Organization of American States")
+            adjective = _demonym_of(part) if i == 0 or "-" in name else None
+            place = canonical.get(part) or _canonical_place(adjective, canonical)
             if place and part != name:
                 entry.places.add(place)
                 place_mentions[place] += entry.count
@@ -1135,6 +1178,23 @@ def _merge_last_words(
         full.acronyms.update(short.acronyms)
 
 
+def _link_acronyms(art: _Article) -> None:
+    """An acronym the article uses on its own ("IOC", "SP2") whose letters spell the initials
+    of exactly one longer name it writes ("International Olympic Committee", "Service Pack
+    2") is that name, even where no parentheses say so."""
+    for acronym in [n for n in art.names if _ACRONYM_WORD.fullmatch(n)]:
+        if any(acronym in e.acronyms for e in art.names.values()):
+            continue
+        fits = [
+            n for n in art.names if " " in n and n != acronym and _initials_fit(acronym, n.split())
+        ]
+        if len(fits) == 1:
+            art.names[fits[0]].acronyms.add(acronym)
+
+
+_ACRONYM_WORD = re.compile(r"(?=(?:[A-Z]\d*){2})[A-Z][A-Z\d]{1,5}")
+
+
 def _person_or_event(art: _Article, name: str) -> bool:
     """A name written after a title ("President Hugo Chavez"), a named event ("Hurricane
     Charley"), or one none of whose words the article also writes as a common word, and
@@ -1253,6 +1313,33 @@ def _subject(others: Sequence[_Entity]) -> _Entity | None:
     actors = [e for e in others if e.kind in ("org", "person", "event") and not e.parent]
     # on a tie, a name the article writes as a company ("Google Inc.") or an actor ("X's")
     return max(actors, key=lambda e: (e.salience, _acting(e)), default=None)
+
+
+def _regrouped(entity: DraftEntity, product: str, maker: str) -> DraftEntity:
+    """The launch story's product leads its group; its maker becomes another actor."""
+    kind = entity.why.partition("; kind ")[2]
+    if entity.name == product:
+        why = f"the story's subject: a versioned product named nearly as often as {maker}"
+        return replace(entity, group="subject", weight=1.0, why=f"{why}; kind {kind}")
+    if entity.name == maker:
+        why = f"the maker of {product}: its other news needs the story's vocabulary"
+        return replace(entity, group="actor", weight=0.8, why=f"{why}; kind {kind}")
+    return entity
+
+
+def _launched_product(maker: _Entity, others: Sequence[_Entity]) -> _Entity | None:
+    """A versioned name ("Service Pack 2", "Orca-3") the article names nearly as often as the
+    company that makes it is what a launch story is about: follow-ups are news of the
+    product, not every piece of news of its maker (Microsoft's are countless)."""
+    products = [
+        e
+        for e in others
+        if e is not maker
+        and e.kind == "org"
+        and re.search(r"[\s-]\d{1,3}(?:\.\d{1,2})?$", e.name)
+        and e.salience >= 0.6 * maker.salience
+    ]
+    return max(products, key=lambda e: e.salience, default=None)
 
 
 def _acting(entity: _Entity) -> bool:

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.drafting import (
+    Draft,
+    DraftEntity,
     _family,
     clean_article,
     draft,
@@ -376,17 +378,19 @@ Orca-3 is expected to lift Nimbra's revenue.
 """
 
 
-def test_a_launch_story_without_a_place_keeps_the_subject_alone_direct() -> None:
+def test_a_launch_story_without_a_place_is_about_the_product_alone() -> None:
     result = draft(clean_article(LAUNCH), "n")
     groups = {e.name: e.group for e in result.entities}
-    # "Nimbra Inc." opens a sentence: still Nimbra; its product is named nearly as often
-    assert groups["Nimbra"] == "subject" and groups["Orca-3"] == "subject"
+    # "Nimbra Inc." opens a sentence: still Nimbra; but the versioned product it names nearly
+    # as often is the story: news of Nimbra needs the story's vocabulary, as its backer's does
+    assert groups["Orca-3"] == "subject" and groups["Nimbra"] == "actor"
     assert groups["Vantor"] == "actor"  # its largest backer: not the story's own group
     assert not any(name.endswith("units by name") for name in groups)
     profile = load_profile(draft_profile_toml(LAUNCH, "n"), seed_id="n", source="d")
     matcher = Matcher(profile)
     assert matcher.match(Item(id="1", title="Orca-3 tops the coding benchmarks")).kind == "direct"
     assert not matcher.match(Item(id="2", title="Vantor reports record office sales")).match
+    assert not matcher.match(Item(id="4", title="Nimbra moves its offices downtown")).match
     assert matcher.match(Item(id="3", title="Vantor builds its own AI models")).kind == "thread"
 
 
@@ -412,6 +416,15 @@ def test_a_country_is_the_story_place_before_its_continent() -> None:
     assert "WHO" in {a.text for e in result.entities for a in e.aliases}
 
 
+def drafted_from(article: str) -> Draft:
+    """The draft of ``article`` as `followup seed draft` reads it (datelines dropped)."""
+    return draft(clean_article(article), "t")
+
+
+def by_name(result: Draft) -> dict[str, DraftEntity]:
+    return {e.name: e for e in result.entities}
+
+
 def test_a_persons_surname_alone_is_the_person_not_a_second_name() -> None:
     article = (
         "Kenya's Ruto signs the finance bill\n\nKenyan President William Ruto signed the "
@@ -419,7 +432,7 @@ def test_a_persons_surname_alone_is_the_person_not_a_second_name() -> None:
         "new taxes would fund schools. Critics of Ruto's government called the bill a burden "
         "on the poor."
     )
-    result = draft(clean_article(article), "k")
+    result = drafted_from(article)
     people = [e for e in result.entities if "Ruto" in {a.text for a in e.aliases}]
     assert [(e.name, e.kind, e.group) for e in people] == [("William Ruto", "person", "subject")]
     assert {a.text for a in people[0].aliases} == {"William Ruto", "Ruto"}
@@ -431,7 +444,7 @@ def test_a_full_stop_after_an_abbreviation_does_not_end_the_sentence() -> None:
         "for the observers. The U.S. embassy in Caracas said the same. Officials of the State "
         "Department met Venezuela's electoral council, and Venezuela's opposition met them."
     )
-    result = draft(clean_article(article), "v")
+    result = drafted_from(article)
     names = {e.name: e.kind for e in result.entities}
     assert names.get("State Department") == "org" and "Department" not in names
     assert names["U.S"] == "place"  # the United States, as the article writes it
@@ -444,8 +457,8 @@ def test_places_the_atlas_does_not_know_are_found_by_what_the_article_writes_aro
         "thousands had left their homes, and rescue boats reached villages near Lake Manchar. "
         "The Sindh Relief Authority asked for tents."
     )
-    result = draft(clean_article(article), "s")
-    entities = {e.name: e for e in result.entities}
+    result = drafted_from(article)
+    entities = by_name(result)
     assert entities["Sindh"].kind == "place" and entities["Sindh"].group == "place"
     towns = {a.text for a in entities["Cities of Sindh"].aliases}
     assert {"Dadu District", "Larkana", "Lake Manchar"} <= towns
@@ -459,7 +472,7 @@ def test_a_named_event_is_the_subject_and_its_name_alone_makes_a_direct_follow_u
         "weakened as it crossed the islands, but rescuers said the typhoon had cut power to "
         "millions. Typhoons rarely hit so hard."
     )
-    result = draft(clean_article(article), "t")
+    result = drafted_from(article)
     subject = next(e for e in result.entities if e.group == "subject")
     assert (subject.name, subject.kind) == ("Typhoon Haiyan", "event")
     assert "Haiyan" in {a.text for a in subject.aliases}
@@ -481,7 +494,7 @@ def test_a_units_last_word_written_alone_stays_a_word() -> None:
         "Acme signs with Kenya\n\nAcme will expand Cloud services in Kenya. Acme Cloud will "
         "open two data centres in Nairobi, Acme said, and Kenya's banks will use Acme Cloud."
     )
-    result = draft(clean_article(article), "a")
+    result = drafted_from(article)
     unit = next(e for e in result.entities if e.name == "Acme Cloud")
     assert {a.text for a in unit.aliases} == {"Acme Cloud"}
 
@@ -493,7 +506,7 @@ def test_a_wide_feature_is_neither_a_town_nor_an_actor_and_a_verb_ends_no_term()
         "storm followed a week of rain. The Gulf ports closed; storm damage was heavy and "
         "storm shelters filled, Florida officials said of the Gulf towns."
     )
-    result = draft(clean_article(article), "n")
+    result = drafted_from(article)
     named = {a.text for e in result.entities for a in e.aliases}
     assert "Florida" in {e.name for e in result.entities} and "Gulf" not in named
     phrases = {p.text for t in result.topics for p in t.phrases}
@@ -510,8 +523,8 @@ def test_a_story_about_people_finds_their_country_adjective_and_news_of_them_alo
         "Olympic committee of Greece met on Friday. Valas and Dora face a ban; the Sydney "
         "Olympics champion Valas may miss the Olympics."
     )
-    result = draft(clean_article(article), "g")
-    entities = {e.name: e for e in result.entities}
+    result = drafted_from(article)
+    entities = by_name(result)
     assert "Greek" in {a.text for a in entities["Greece"].aliases}  # not a name of its own
     assert "Olympic" not in entities  # an adjective before nouns, no actor
     assert (entities["Nikos Valas"].kind, entities["Eleni Dora"].kind) == ("person", "person")
@@ -527,7 +540,7 @@ def test_a_month_starts_no_name_and_a_names_final_s_is_kept() -> None:
         "Tuesday. Yukos's shares fell. The case began with the arrest last October of Mikhail "
         "Khodorkovsky, and Yukos says Khodorkovsky did nothing wrong."
     )
-    result = draft(clean_article(article), "y")
+    result = drafted_from(article)
     names = {e.name for e in result.entities}
     assert not any(n.startswith("October") for n in names)
     yukos = next(e for e in result.entities if e.name == "Yukos")
@@ -542,8 +555,8 @@ def test_names_of_a_war_story_come_whole_and_the_united_nations_is_no_place() ->
         "to Sudan will follow. The United Nations said Sudan's government must act, and "
         "Darfur's rebels together with the Justice and Equality Movement agreed."
     )
-    result = draft(clean_article(article), "d")
-    entities = {e.name: e for e in result.entities}
+    result = drafted_from(article)
+    entities = by_name(result)
     assert "Justice and Equality Movement" in entities and "Equality Movement" not in entities
     assert entities.get("North Darfur") is None or entities["North Darfur"].kind == "place"
     assert "North Darfur" in {
@@ -555,3 +568,18 @@ def test_names_of_a_war_story_come_whole_and_the_united_nations_is_no_place() ->
     phrases = {p.text for t in result.topics for p in t.phrases}
     assert not {"force sent*", "rebels together*"} & phrases
     assert "Omar al-Bashir" in {s.split(":")[0] for s in result.skipped} | set(entities)
+
+
+def test_a_product_name_keeps_its_number_and_a_standalone_acronym_is_its_name() -> None:
+    article = (
+        "Vexo ships Cloud Pack 3\n\nVexo Corp. has begun shipping Cloud Pack 3 for its "
+        "servers, Redmond, Wash., officials said. The update, known as CP3, fixes holes. CP3 "
+        "is free. Vexo says CP3 will reach every customer, and the Vexo Security Board (VSB) "
+        "approved it. CP3 arrives in May. VSB members tested CP3."
+    )
+    result = drafted_from(article)
+    entities = by_name(result)
+    assert "Wash" not in entities and "Cloud Pack" not in entities
+    pack = entities["Cloud Pack 3"]
+    assert pack.group == "subject" and "CP3" in {a.text for a in pack.aliases}
+    assert entities["Vexo"].group == "actor"  # the maker: its other news is not the story

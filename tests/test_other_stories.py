@@ -1,7 +1,8 @@
 """More stories the drafter was not written for, of other kinds than a company's deal: a
 named disaster (Hurricane Charley, August 2004), a vote about a person (Venezuela's recall
 referendum on Hugo Chavez), a scandal about two athletes (Greece's sprinters at Athens 2004),
-a state's case against a company (Yukos) and a war's humanitarian crisis (Darfur). Each set (tests/data/stories/<id>/, see its README) holds real AG
+a state's case against a company (Yukos), a war's humanitarian crisis (Darfur) and a product
+release (Windows XP Service Pack 2). Each set (tests/data/stories/<id>/, see its README) holds real AG
 News titles and leads labelled by the shared rubric; the profile is drafted from seed.txt.
 """
 
@@ -32,7 +33,10 @@ FLOORS = [
     ("venezuela-recall-2004", 0.90, 0.90, 0.85),
     ("kenteris-thanou-2004", 0.90, 0.80, 0.60),
     ("yukos-2004", 0.90, 0.90, 0.95),
-    ("darfur-2004", 0.90, 0.80, 0.80),  # measured 0.962 / 0.885 / 0.893
+    ("darfur-2004", 0.90, 0.90, 0.90),  # measured 0.964 / 0.962 / 0.964
+    # measured 0.814 / 0.959 / 0.658; with Microsoft the subject instead of its Service Pack
+    # 2, every piece of Microsoft news was a follow-up (precision 0.61)
+    ("windows-xp-sp2-2004", 0.75, 0.90, 0.60),
 ]
 
 
