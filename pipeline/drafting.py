@@ -318,7 +318,11 @@ def _name_starts(sentence: str, tokens: Sequence[tuple[int, str]]) -> Iterable[s
     word ("Haiyan" of Typhoon Haiyan; "Home" inside "Windows XP Home Edition" does not
     count), or before a legal form ("Microsoft Corp. has begun" opens a sentence)."""
     for start, end in _capital_runs(sentence, tokens):
-        if start > 0 or (end - start > 1 and tokens[start + 1][1].lower() in _LEGAL_FORMS):
+        if start == 0 and end - start > 1:
+            if tokens[1][1].lower() in _LEGAL_FORMS:
+                yield _strip_possessive(tokens[0][1])
+            start = 1  # "First African Union troops": the capitals after the first word count
+        if start > 0:
             yield _strip_possessive(tokens[start][1])
         if end - start > 1:
             yield _strip_possessive(tokens[end - 1][1])
@@ -343,8 +347,10 @@ def _read_sentence(art: _Article, offset: int, sentence: str, inner: set[str]) -
                 and not (len(words) > 1 and words[1].lower() in _LEGAL_FORMS)  # "Google Inc."
                 and not (len(words) > 1 and words[0].lower() in _EVENT_HEADS)  # "Hurricane X"
             ):
-                words = words[1:]
+                first, words = words[0], words[1:]
                 run_start += 1
+                if first.lower() in _FUNCTION:
+                    break  # "The Democratic Coordinator said": the capitals after it are a name's
             if not words:
                 continue
         while len(words) > 1 and words[0].lower().rstrip(".") in _CALENDAR:
@@ -958,6 +964,10 @@ def draft(article: str, seed_id: str) -> Draft:
     if subject is not None:
         drafted = _subject_entities(art, maker or subject, others, main, story_langs, skipped)
         if maker is not None:  # its units and backers are found from the maker; the product leads
+            if subject.name not in {e.name for e in drafted}:
+                aliases = _unique(DraftAlias(a.text, a.source) for a in subject.aliases)
+                drafted.append(DraftEntity(subject.name, subject.kind, "subject", 1.0, aliases,
+                                           f"; kind {subject.kind} ({'; '.join(subject.why)})"))  # fmt: skip
             drafted = [_regrouped(e, subject.name, maker.name) for e in drafted]
             drafted.sort(key=lambda e: e.group != "subject")
         chosen += drafted
@@ -1237,6 +1247,13 @@ def _territory_name(code: str) -> str:
 
 
 _ADJECTIVE_NAME = re.compile(r"(?:ic|ian|ean|ese|ish|al)$")
+_TITLE_WORDS = "|".join(sorted(_TITLES))
+
+
+def _titled_after(text: str, name: str) -> bool:
+    """ "Francisco Carrasquero, the council's president": a person named, then titled."""
+    pattern = rf"\b{re.escape(name)},\s+(?:the\s+|a\s+)?(?:[\w'’-]+\s+){{0,3}}?(?:{_TITLE_WORDS})\b"
+    return re.search(pattern, text) is not None
 
 
 def _only_before_nouns(text: str, name: str) -> bool:
@@ -1266,6 +1283,9 @@ def _typed(
                        [f"written as {entry.owner}'s {name}"], place=owner)  # fmt: skip
     if entry.after_title and 1 < len(name.split()) <= 4:
         return _Entity(name, "person", salience, aliases, ["follows a title (Minister, CEO...)"])
+    if 1 < len(name.split()) <= 3 and _titled_after(art_text, name):
+        why = "a title follows it ('Cesar Gaviria, secretary general of ...')"
+        return _Entity(name, "person", salience, aliases, [why])
     words = name.split()
     if len(words) > 1 and words[0].lower() in _EVENT_HEADS:
         return _Entity(name, "event", salience, aliases, [f"a named event ('{words[0]} ...')"])

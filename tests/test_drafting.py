@@ -583,3 +583,16 @@ def test_a_product_name_keeps_its_number_and_a_standalone_acronym_is_its_name() 
     pack = entities["Cloud Pack 3"]
     assert pack.group == "subject" and "CP3" in {a.text for a in pack.aliases}
     assert entities["Vexo"].group == "actor"  # the maker: its other news is not the story
+
+
+def test_a_person_titled_after_the_name_and_a_name_after_the_opening_article() -> None:
+    article = (
+        "Council counts the votes\n\nThe Democratic Coordinator rejected the count. Maria "
+        "Lanza, the council's president, said the count was clean, and Maria Lanza met the "
+        "Democratic Coordinator on Monday."
+    )
+    result = drafted_from(article)
+    kinds = {e.name: e.kind for e in result.entities}
+    kinds |= {s.split(":")[0]: s.split(": ")[1].split(",")[0] for s in result.skipped}
+    assert "Democratic Coordinator" in kinds and "Coordinator" not in kinds
+    assert kinds["Maria Lanza"] == "person"
