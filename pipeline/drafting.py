@@ -150,7 +150,7 @@ _COMPASS = ("north", "south", "east", "west", "central", "southeast", "southwest
 # "Port Charlotte"), a compass word before it ("southwest Florida"), or a place noun after it
 # ("the Orlando area", "Florida's Gulf coast").
 _PLACE_HEADS = frozenset(
-    """county province prefecture district region state harbor harbour bay island islands
+    """county province prefecture district region harbor harbour bay island islands
     valley river coast peninsula lake mountains desert beach springs""".split()
 )
 # A name that begins so names an event, and the story is about the event itself: "Hurricane
@@ -1092,8 +1092,11 @@ def _places_by_context(art: _Article, out: dict[str, _Entity]) -> None:
             continue
         if words[-1] in _PLACE_HEADS and len(words) > 1:
             cue = f"ends in '{words[-1]}', a place word"
-        elif (words[0] in _PLACE_FIRST_WORDS or words[0] in _COMPASS_WORDS) and len(words) > 1:
+        elif words[0] in _PLACE_FIRST_WORDS and len(words) > 1:
             cue = f"begins with '{words[0]}', a place word"
+        elif words[0] in _COMPASS_WORDS and len(words) == 2 and name.split()[1] in art.names:
+            # "North Darfur" beside "Darfur"; "Western Union" has no "Union" of its own
+            cue = f"a part of {name.split()[1]}, which the article also names alone"
         else:
             # lowercase cues only: "West Ham" and "Western Union" are no places' names
             found = re.search(_PLACE_CUE.format(name=re.escape(name)), art.text)

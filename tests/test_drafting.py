@@ -596,3 +596,13 @@ def test_a_person_titled_after_the_name_and_a_name_after_the_opening_article() -
     kinds |= {s.split(":")[0]: s.split(": ")[1].split(",")[0] for s in result.skipped}
     assert "Democratic Coordinator" in kinds and "Coordinator" not in kinds
     assert kinds["Maria Lanza"] == "person"
+
+
+def test_organisations_shaped_like_places_stay_organisations() -> None:
+    article = (
+        "Western Union and Islamic State\n\nWestern Union blocked transfers to Islamic State "
+        "fighters in Raqqa, Western Union said. Western Union's chief said Islamic State used "
+        "couriers, and Islamic State's men moved cash across northern Syria."
+    )
+    kinds = {e.name: e.kind for e in drafted_from(article).entities}
+    assert kinds.get("Western Union") != "place" and kinds.get("Islamic State") != "place"
