@@ -425,6 +425,12 @@ def by_name(result: Draft) -> dict[str, DraftEntity]:
     return {e.name: e for e in result.entities}
 
 
+def kinds_of(result: Draft) -> dict[str, str]:
+    """Every name's kind: the drafted entities', and those left out ("X: person, too rare")."""
+    kinds = {s.split(":")[0]: s.split(": ")[1].split(",")[0] for s in result.skipped}
+    return kinds | {e.name: e.kind for e in result.entities}
+
+
 def test_a_persons_surname_alone_is_the_person_not_a_second_name() -> None:
     article = (
         "Kenya's Ruto signs the finance bill\n\nKenyan President William Ruto signed the "
@@ -444,8 +450,7 @@ def test_a_full_stop_after_an_abbreviation_does_not_end_the_sentence() -> None:
         "for the observers. The U.S. embassy in Caracas said the same. Officials of the State "
         "Department met Venezuela's electoral council, and Venezuela's opposition met them."
     )
-    result = drafted_from(article)
-    names = {e.name: e.kind for e in result.entities}
+    names = kinds_of(drafted_from(article))
     assert names.get("State Department") == "org" and "Department" not in names
     assert names["U.S"] == "place"  # the United States, as the article writes it
 
@@ -591,9 +596,7 @@ def test_a_person_titled_after_the_name_and_a_name_after_the_opening_article() -
         "Lanza, the council's president, said the count was clean, and Maria Lanza met the "
         "Democratic Coordinator on Monday."
     )
-    result = drafted_from(article)
-    kinds = {e.name: e.kind for e in result.entities}
-    kinds |= {s.split(":")[0]: s.split(": ")[1].split(",")[0] for s in result.skipped}
+    kinds = kinds_of(drafted_from(article))
     assert "Democratic Coordinator" in kinds and "Coordinator" not in kinds
     assert kinds["Maria Lanza"] == "person"
 
@@ -604,5 +607,5 @@ def test_organisations_shaped_like_places_stay_organisations() -> None:
         "fighters in Raqqa, Western Union said. Western Union's chief said Islamic State used "
         "couriers, and Islamic State's men moved cash across northern Syria."
     )
-    kinds = {e.name: e.kind for e in drafted_from(article).entities}
+    kinds = kinds_of(drafted_from(article))
     assert kinds.get("Western Union") != "place" and kinds.get("Islamic State") != "place"
