@@ -169,12 +169,15 @@ _COMPASS_WORDS = frozenset(
     "north south east west northern southern eastern western central upper lower".split()
 )
 _PLACE_FIRST_WORDS = frozenset("port fort lake mount cape san santa".split())
-_PLACE_CUE = (
-    r"(?:\b(?:north|south|east|west|northern|southern|eastern|western|central|north-?east"
+_CAPITALS = r"[A-Z][\w'’.-]*(?: [A-Z][\w'’.-]*)*"
+_CUE_BEFORE = re.compile(
+    r"\b(?:north|south|east|west|northern|southern|eastern|western|central|north-?east"
     r"|north-?west|south-?east|south-?west|northeastern|northwestern|southeastern"
-    r"|southwestern|coastal|city of|town of|province of|capital of)\s+{name}\b)"
-    r"|(?:\b{name}(?:['’]s)?\s+(?:(?:north|south|east|west)\w*\s+)?(?:\w+\s+)?"
-    r"(?:area|coast|coastline|region|countryside|suburbs|interior)\b)"
+    rf"|southwestern|coastal|city of|town of|province of|capital of) ({_CAPITALS})"
+)
+_CUE_AFTER = re.compile(
+    rf"({_CAPITALS})(?:['’]s)?\s+(?:(?:north|south|east|west)\w*\s+)?(?:\w+\s+)?"
+    r"(?:area|coast|coastline|region|countryside|suburbs|interior)\b"
 )
 _DEMONYM_ENDINGS = ("ese", "ian", "ean", "an", "ish", "i", "n", "ic")
 _UNIT_WORDS = (
@@ -1076,10 +1079,32 @@ def _classify(art: _Article) -> list[_Entity]:
     return list(out.values())
 
 
+def _place_cues(text: str) -> dict[str, str]:
+    """Every capitalised name that a place cue stands beside -> the words that show it, found
+    in one pass over the text (a pass per name costs minutes on a long odd text). Lowercase
+    cues only: "West Ham" and "Western Union" are no places' names."""
+    cues: dict[str, str] = {}
+    for found in _CUE_BEFORE.finditer(text):
+        words = found.group(1).split(" ")
+        for size in range(1, len(words) + 1):  # "southwest Florida Keys": Florida, Florida Keys
+            cues.setdefault(_strip_possessive(" ".join(words[:size])), found.group(0))
+    for found in _CUE_AFTER.finditer(text):
+        words = found.group(1).split(" ")
+        # "the Orlando area"; "Florida's Gulf coast" cues Gulf, and Florida, its possessor
+        ends = [len(words)] + [i + 1 for i, w in enumerate(words[:-1]) if _possessive(w)]
+        for end in ends:
+            for size in range(1, end + 1):
+                cues.setdefault(
+                    _strip_possessive(" ".join(words[end - size : end])), found.group(0)
+                )
+    return cues
+
+
 def _places_by_context(art: _Article, out: dict[str, _Entity]) -> None:
     """Places the atlas does not know (states, provinces, towns): what the article writes
     around a name says it is one. Such a place belongs to the country that owns it in the
     text ("China's Xinjiang"), else to none yet: ``draft`` gives it to the story's place."""
+    cues = _place_cues(art.text)
     for name, entity in out.items():
         entry = art.names.get(name)
         if entity.kind not in ("org", "concept") or entry is None or entry.legal:
@@ -1097,12 +1122,10 @@ def _places_by_context(art: _Article, out: dict[str, _Entity]) -> None:
         elif words[0] in _COMPASS_WORDS and len(words) == 2 and name.split()[1] in art.names:
             # "North Darfur" beside "Darfur"; "Western Union" has no "Union" of its own
             cue = f"a part of {name.split()[1]}, which the article also names alone"
+        elif name in cues:
+            cue = f"written '{cues[name]}': a place"
         else:
-            # lowercase cues only: "West Ham" and "Western Union" are no places' names
-            found = re.search(_PLACE_CUE.format(name=re.escape(name)), art.text)
-            if found is None:
-                continue
-            cue = f"written '{found.group(0)}': a place"
+            continue
         entity.kind, entity.why = "place", [cue]
         owner = entry.owner if entry.owner in _cldr()[0] else ""
         entity.place = owner or name
