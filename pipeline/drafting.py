@@ -37,6 +37,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -1742,6 +1743,8 @@ def _unit_relation(art: _Article, name: str, parent: str) -> tuple[str, str]:
     "product" or "parent": "Beta, Acme's payments app" is a product), or ("", "")."""
     if name.startswith(parent + " "):
         return f"its name extends {parent}", "unit"
+    if not _written_near(art.text, name, parent):  # every pattern below needs both close
+        return "", ""
     n, p = re.escape(name), re.escape(parent)
     patterns = (
         (rf"{n},? (?:a |an |the )?{p}['’]s ((?:[\w-]+ ){{0,3}}[\w-]+)", f"'{name}, {parent}'s ...'"),
@@ -1765,6 +1768,26 @@ def _unit_relation(art: _Article, name: str, parent: str) -> tuple[str, str]:
             )
             return f"the article writes {why}", role
     return "", ""
+
+
+def _written_near(text: str, first: str, second: str, within: int = 80) -> bool:
+    """Does ``text`` write ``first`` within ``within`` characters of ``second``?"""
+    seconds = _positions(text, second)
+    for at in _positions(text, first):
+        i = bisect_left(seconds, at - within - len(second))
+        if i < len(seconds) and seconds[i] <= at + len(first) + within:
+            return True
+    return False
+
+
+@lru_cache(maxsize=64)
+def _positions(text: str, word: str) -> tuple[int, ...]:
+    out: list[int] = []
+    at = text.find(word)
+    while at >= 0 and len(out) < 1000:  # bounded: a name written a thousand times is near
+        out.append(at)
+        at = text.find(word, at + 1)
+    return tuple(out)
 
 
 def _describes_place(art: _Article, name: str, main: _Entity) -> bool:
