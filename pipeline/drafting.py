@@ -936,7 +936,13 @@ def draft(article: str, seed_id: str) -> Draft:
     # a country before a continent or region ("Africa" in "mpox spreads in Africa")
     # a country, state or town before a continent ("Africa" in "mpox spreads in Africa")
     local = [e for e in places if not _cldr()[0].get(e.name, "").isdigit()]
-    main = max(local or places, key=lambda e: e.salience, default=None)
+    # a country's towns count for it: the story happens there ("Baghdad", "Najaf"), where
+    # another country may only be its actors' adjective ("US Marines", "American troops")
+    towns = Counter()
+    for e in entities:
+        if e.kind == "place" and e.place and e.place != e.name:
+            towns[e.place] += e.salience
+    main = max(local or places, key=lambda e: e.salience + towns[e.name], default=None)
     if main is not None and main.salience < MIN_PLACE_SALIENCE:
         main = None  # named once, in passing ("regulators in the United States"): no place
     if main is not None:
@@ -1401,6 +1407,8 @@ def _place_entities(
     source = "CLDR en territory name" if code else f"article ({main.why[0]})"
     aliases = [DraftAlias(_stem(main.name), source)]
     aliases += [a for a in main.aliases if a.text != main.name]
+    # the names the press writes beside CLDR's ("U.S." beside "US" and "United States")
+    aliases += [DraftAlias(v, "a name the press writes") for v in _TERRITORY_VARIANTS.get(code, ())]
     for lang in langs:
         native = _locale_names(lang)[0].get(code)
         if native and native != main.name:

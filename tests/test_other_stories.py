@@ -37,7 +37,12 @@ FLOORS = [
     # measured 0.814 / 0.959 / 0.658; with Microsoft the subject instead of its Service Pack
     # 2, every piece of Microsoft news was a follow-up (precision 0.61)
     ("windows-xp-sp2-2004", 0.75, 0.90, 0.60),
+    # measured 1.000 / 0.971 / 0.798; with the United States its place (its troops' adjective
+    # outnumbered Iraq's name), the short drafts found 16 of 69 direct follow-ups
+    ("najaf-2004", 0.90, 0.90, 0.70),
 ]
+# Not floored: oil-record-2004, a market topic with no one actor (drafted direct recall
+# 0.19, thread recall 0.05: the drafter looks for an actor and a place; see bench/README).
 
 
 def rows(story: str) -> list[dict]:
