@@ -938,11 +938,11 @@ def draft(article: str, seed_id: str) -> Draft:
     local = [e for e in places if not _cldr()[0].get(e.name, "").isdigit()]
     # a country's towns count for it: the story happens there ("Baghdad", "Najaf"), where
     # another country may only be its actors' adjective ("US Marines", "American troops")
-    towns = Counter()
+    towns: dict[str, float] = {}
     for e in entities:
         if e.kind == "place" and e.place and e.place != e.name:
-            towns[e.place] += e.salience
-    main = max(local or places, key=lambda e: e.salience + towns[e.name], default=None)
+            towns[e.place] = towns.get(e.place, 0.0) + e.salience
+    main = max(local or places, key=lambda e: e.salience + towns.get(e.name, 0.0), default=None)
     if main is not None and main.salience < MIN_PLACE_SALIENCE:
         main = None  # named once, in passing ("regulators in the United States"): no place
     if main is not None:
