@@ -4,7 +4,8 @@
 the same words in a news item always compare equal: HTML stripped, Unicode NFKC, case folded,
 Latin letters' diacritics dropped (Chávez is Chavez), Arabic-script letter variants folded
 (Arabic and Urdu spell the same name with different yeh, kaf and heh), diacritics and tatweel
-dropped, common traditional Chinese characters folded to simplified ones. Every function bounds its work: input beyond ``MAX_CHARS`` is cut first.
+dropped, common traditional Chinese characters folded to simplified ones. Every function
+bounds its work: input beyond ``MAX_CHARS`` is cut first.
 """
 
 from __future__ import annotations
