@@ -1305,6 +1305,9 @@ def _typed(
     ]
     if entry.short:
         aliases.append(DraftAlias(entry.short, "article (its last word, written alone)"))
+        bare = _NAME_PARTICLE.sub(lambda found: found.group()[-1], entry.short)
+        if bare != entry.short and len(bare) >= 4:  # "al-Sadr" is also written "Sadr"
+            aliases.append(DraftAlias(bare, "its last word without the Arabic article"))
     last = name.split()[-1].lower()
     if entry.places:
         joined = " and ".join(sorted(entry.places))

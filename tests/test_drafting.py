@@ -621,3 +621,12 @@ def test_the_storys_place_is_where_its_towns_are_not_its_actors_adjective() -> N
     )
     note = next(n for n in drafted_from(article).notes if n.startswith("the story's place"))
     assert note.startswith("the story's place is Iraq")
+
+
+def test_an_arabic_surname_is_also_written_without_its_article() -> None:
+    article = (
+        "Cleric defies Baghdad\n\nRadical cleric Moqtada al-Sadr refused to leave the shrine "
+        "in Najaf, Iraq. Aides said al-Sadr would stay, and al-Sadr's militia held the city."
+    )
+    cleric = next(e for e in drafted_from(article).entities if e.name == "Moqtada al-Sadr")
+    assert {"al-Sadr", "Sadr"} <= {a.text for a in cleric.aliases}  # "Iraq's Sadr" in the news
