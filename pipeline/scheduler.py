@@ -37,11 +37,18 @@ def poll_tick_seconds(interval_seconds: int) -> float:
 
 
 class Runner:
-    def __init__(self, service: Service, grace_seconds: float = SHUTDOWN_GRACE_SECONDS) -> None:
+    def __init__(
+        self,
+        service: Service,
+        grace_seconds: float = SHUTDOWN_GRACE_SECONDS,
+        stop_requested: Callable[[], bool] = lambda: False,
+    ) -> None:
         self.service = service
         self.grace_seconds = grace_seconds
         self.running: set[asyncio.Task[None]] = set()
         self.stopping = asyncio.Event()
+        # A stop signalled before the loop took the signals over (its exception can be lost).
+        self.stop_requested = stop_requested
 
     def guarded(
         self, name: str, job: Callable[[], Awaitable[object]]
@@ -78,6 +85,8 @@ class Runner:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop, sig)
+        if self.stop_requested():
+            self.stop(signal.SIGTERM)
         scheduler = AsyncIOScheduler(timezone=UTC)
         first = datetime.now(UTC)
         for name, job, seconds in self.jobs():

@@ -140,8 +140,19 @@ class _Stopped(KeyboardInterrupt):
     left code run by ``exec`` (a dataclass being built, say), even if it was caught later."""
 
 
+# Set by the start-up's SIGTERM handler. The exception it raises can be lost (raised inside a
+# weakref callback or a __del__, Python prints it and goes on), so start-up checks this too.
+_stop_requested: list[int] = []
+
+
 def _stop_starting(signum: int, frame: object) -> None:
+    _stop_requested.append(signum)
     raise _Stopped
+
+
+def _stop_if_requested() -> None:
+    if _stop_requested:
+        raise _Stopped
 
 
 def _run(ctx: click.Context) -> None:
@@ -159,13 +170,15 @@ def _run(ctx: click.Context) -> None:
 
     async def main() -> None:
         try:
-            await Runner(runtime.service).run()
+            await Runner(runtime.service, stop_requested=lambda: bool(_stop_requested)).run()
         finally:
             for client in runtime.clients:
                 await client.aclose()
 
     try:
+        _stop_if_requested()
         runtime.service.prepare()
+        _stop_if_requested()
         import asyncio
 
         asyncio.run(main())
