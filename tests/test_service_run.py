@@ -324,9 +324,7 @@ def test_a_signal_that_lands_inside_generated_code_still_exits_0() -> None:
         "except KeyboardInterrupt:\n"
         "    print('stopped')\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, timeout=60, check=False, cwd=ROOT
-    )
+    done = _python(script)
     assert (done.returncode, done.stdout.strip()) == (0, b"stopped")
 
 
@@ -350,8 +348,12 @@ def test_a_start_up_signal_whose_exception_is_lost_still_stops_the_service() -> 
         "except KeyboardInterrupt:\n"
         "    print('stopped')\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, timeout=60, check=False, cwd=ROOT
-    )
+    done = _python(script)
     assert b"Exception ignored" in done.stderr  # the exception itself was lost
     assert (done.returncode, done.stdout.strip()) == (0, b"stopped")
+
+
+def _python(script: str) -> subprocess.CompletedProcess[bytes]:
+    """``script`` run by this Python in a process of its own, from the project's root."""
+    command = [sys.executable, "-c", script]
+    return subprocess.run(command, capture_output=True, timeout=60, check=False, cwd=ROOT)
