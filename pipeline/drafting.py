@@ -973,13 +973,8 @@ def draft(article: str, seed_id: str) -> Draft:
     story_langs = _story_languages(official)
     if subject is not None:
         drafted = _subject_entities(art, maker or subject, others, main, story_langs, skipped)
-        if maker is not None:  # its units and backers are found from the maker; the product leads
-            if subject.name not in {e.name for e in drafted}:
-                aliases = _unique(DraftAlias(a.text, a.source) for a in subject.aliases)
-                drafted.append(DraftEntity(subject.name, subject.kind, "subject", 1.0, aliases,
-                                           f"; kind {subject.kind} ({'; '.join(subject.why)})"))  # fmt: skip
-            drafted = [_regrouped(e, subject.name, maker.name) for e in drafted]
-            drafted.sort(key=lambda e: e.group != "subject")
+        if maker is not None:
+            drafted = _led_by_product(drafted, subject, maker)
         chosen += drafted
     for e in entities:
         if e.kind == "place" and e.place == e.name and e is not main:
@@ -1297,7 +1292,7 @@ def _only_before_nouns(text: str, name: str) -> bool:
 
 
 def _typed(
-    name: str, entry: _Name, salience: float, lowercase: Counter[str], art_text: str = ""
+    name: str, entry: _Name, salience: float, lowercase: Counter[str], art_text: str
 ) -> _Entity:
     aliases = [DraftAlias(name, "article")]
     aliases += [
@@ -1371,16 +1366,28 @@ def _subject(others: Sequence[_Entity]) -> _Entity | None:
     return max(actors, key=lambda e: (e.salience, _acting(e)), default=None)
 
 
-def _regrouped(entity: DraftEntity, product: str, maker: str) -> DraftEntity:
-    """The launch story's product leads its group; its maker becomes another actor."""
-    kind = entity.why.partition("; kind ")[2]
-    if entity.name == product:
-        why = f"the story's subject: a versioned product named nearly as often as {maker}"
-        return replace(entity, group="subject", weight=1.0, why=f"{why}; kind {kind}")
-    if entity.name == maker:
-        why = f"the maker of {product}: its other news needs the story's vocabulary"
-        return replace(entity, group="actor", weight=0.8, why=f"{why}; kind {kind}")
-    return entity
+def _kind_note(entity: _Entity) -> str:
+    return f"kind {entity.kind} ({'; '.join(entity.why)})"
+
+
+def _led_by_product(
+    drafted: list[DraftEntity], product: _Entity, maker: _Entity
+) -> list[DraftEntity]:
+    """A launch story, drafted from its maker (its units and backers are found from it), is
+    led by the product; the maker becomes another actor."""
+    why = f"the story's subject: a versioned product named nearly as often as {maker.name}"
+    lead = next((e for e in drafted if e.name == product.name), None) or DraftEntity(
+        product.name, product.kind, "subject", 1.0,
+        _unique(DraftAlias(a.text, a.source) for a in product.aliases), "",
+    )  # fmt: skip
+    out = [replace(lead, group="subject", weight=1.0, why=f"{why}; {_kind_note(product)}")]
+    for entity in drafted:
+        if entity.name == maker.name:
+            why = f"the maker of {product.name}: its other news needs the story's vocabulary"
+            entity = replace(entity, group="actor", weight=0.8, why=f"{why}; {_kind_note(maker)}")
+        if entity.name != product.name:
+            out.append(entity)
+    return sorted(out, key=lambda e: e.group != "subject")
 
 
 def _launched_product(maker: _Entity, others: Sequence[_Entity]) -> _Entity | None:
@@ -1392,7 +1399,8 @@ def _launched_product(maker: _Entity, others: Sequence[_Entity]) -> _Entity | No
         for e in others
         if e is not maker
         and e.kind == "org"
-        and re.search(r"[\s-]\d{1,3}(?:\.\d{1,2})?$", e.name)
+        and len(parts := re.split(r"[\s-]", e.name)) > 1
+        and _VERSION.fullmatch(parts[-1])
         and e.salience >= 0.6 * maker.salience
     ]
     return max(products, key=lambda e: e.salience, default=None)
@@ -1606,7 +1614,7 @@ def _subject_entities(
         apart = main is None or subject.kind == "person"
         group = "actor" if apart and acting and entity.kind != "person" else "subject"
         out.append(DraftEntity(entity.name, entity.kind, group, weight, _unique(aliases),
-                               f"{why}; kind {entity.kind} ({'; '.join(entity.why)})",
+                               f"{why}; {_kind_note(entity)}",
                                tuple(entity.implies)))  # fmt: skip
     return out
 
