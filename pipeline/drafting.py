@@ -1275,13 +1275,25 @@ def _territory_name(code: str) -> str:
 
 
 _ADJECTIVE_NAME = re.compile(r"(?:ic|ian|ean|ese|ish|al)$")
-_TITLE_WORDS = "|".join(sorted(_TITLES))
+_TITLED_AFTER = re.compile(
+    r"\b([A-Z][\w'’.-]*(?: [A-Z][\w'’.-]*){0,3}),\s+(?:the\s+|a\s+)?(?:[\w'’-]+\s+){0,3}?"
+    rf"(?:{'|'.join(sorted(_TITLES))})\b"
+)
 
 
 def _titled_after(text: str, name: str) -> bool:
     """ "Francisco Carrasquero, the council's president": a person named, then titled."""
-    pattern = rf"\b{re.escape(name)},\s+(?:the\s+|a\s+)?(?:[\w'’-]+\s+){{0,3}}?(?:{_TITLE_WORDS})\b"
-    return re.search(pattern, text) is not None
+    return name in _titled_names(text)
+
+
+@lru_cache(maxsize=8)
+def _titled_names(text: str) -> frozenset[str]:
+    """Every name a title follows, found in one pass (and its shorter tails: "Mr Jo Doe")."""
+    names: set[str] = set()
+    for found in _TITLED_AFTER.finditer(text):
+        words = found.group(1).split(" ")
+        names.update(" ".join(words[i:]) for i in range(len(words)))
+    return frozenset(names)
 
 
 def _only_before_nouns(text: str, name: str) -> bool:
