@@ -83,18 +83,23 @@ _TRAD = (
 _FOLD_MAP.update(
     {ord(_TRAD[i]): _TRAD[i + 1] for i in range(0, len(_TRAD), 2) if _TRAD[i] != _TRAD[i + 1]}
 )
+
+
 # Latin letters with diacritics → their base letter: the press writes "Chávez" and "Chavez",
 # "São Paulo" and "Sao Paulo", "Erdoğan" and "Erdogan" for the same name. Letters that are
 # not a base letter plus marks (ß, ø, æ, ı) are left as they are.
-for _code in (*range(0xC0, 0x250), *range(0x1E00, 0x1F00)):
-    _parts = unicodedata.normalize("NFD", chr(_code))
-    if (
-        len(_parts) > 1
-        and _parts[0].isascii()
-        and _parts[0].isalpha()
-        and all(unicodedata.category(mark) == "Mn" for mark in _parts[1:])
-    ):
-        _FOLD_MAP.setdefault(_code, _parts[0])
+def _latin_base_letters() -> dict[int, str]:
+    out: dict[int, str] = {}
+    for code in (*range(0xC0, 0x250), *range(0x1E00, 0x1F00)):
+        parts = unicodedata.normalize("NFD", chr(code))
+        base, marks = parts[0], parts[1:]
+        if marks and base.isascii() and base.isalpha():
+            if all(unicodedata.category(mark) == "Mn" for mark in marks):
+                out[code] = base
+    return out
+
+
+_FOLD_MAP.update({c: b for c, b in _latin_base_letters().items() if c not in _FOLD_MAP})
 _FOLDED = {chr(code): (value or "") for code, value in _FOLD_MAP.items()}
 _FOLDABLE = re.compile("[" + "".join(re.escape(char) for char in sorted(_FOLDED)) + "]")
 
